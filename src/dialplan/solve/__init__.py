@@ -1,0 +1,42 @@
+"""Solvers: ``hopper`` (the dialer baseline), ``greedy`` and ``cpsat`` (the plan of record)."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from ..candidates import Candidates
+from ..plan import Plan
+from .book import Book
+from .heuristics import greedy, hopper
+
+SOLVERS = ("cpsat", "greedy", "hopper")
+
+
+def book_frame(book: Book) -> pd.DataFrame:
+    arr = book.attempts()
+    return pd.DataFrame({name: arr[name] for name in arr.dtype.names})
+
+
+def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, seed: int = 0, progress=None) -> Plan:
+    """Plan the day with ``solver``; the result is always complete and compliant."""
+    started = time.perf_counter()
+    if solver == "hopper":
+        book, status, bound = hopper(cands), "heuristic", None
+    elif solver == "greedy":
+        book, status, bound = greedy(cands), "heuristic", None
+    elif solver == "cpsat":
+        from .cpsat import improve
+
+        book, status, bound = improve(cands, time_limit=time_limit, seed=seed, progress=progress)
+    else:
+        raise ValueError(f"unknown solver {solver!r}")
+    plan = Plan(cands, book_frame(book), solver={"name": solver, "status": status, "seed": seed})
+    if bound is None:
+        from .bound import upper_bound
+
+        bound = upper_bound(cands, lower=plan.expected_recovery)
+    plan.upper_bound = bound
+    plan.solver["seconds"] = round(time.perf_counter() - started, 3)
+    return plan

@@ -1,0 +1,183 @@
+"""The ``dialplan`` command line. Every command is a thin wrapper over one library call."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import DialplanError
+
+
+class CliError(click.ClickException):
+    """A one-line error; exit code from the library's exception (2 unless it says otherwise)."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.exit_code = code
+
+
+def _run(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except DialplanError as exc:
+        raise CliError(str(exc), exc.exit_code) from None
+
+
+def _date(_ctx, _param, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dialplan")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="warning", show_default=True)
+def cli(log_level):
+    """Plan tomorrow's outbound collection calls: which number of which case each seat dials
+    in which slot, within the law and the client bank's rules, for the most expected recovery.
+
+    \b
+    Example:
+      dialplan plan examples/portfolio --date 2026-11-30 --out plan
+    """
+    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@cli.command("plan")
+@click.argument("portfolio", type=click.Path(path_type=Path))
+@click.option("--date", "date", callback=_date, required=True, help="Plan date D (YYYY-MM-DD) in the policy zone.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("plan"), show_default=True, help="Plan directory to write.")
+@click.option("--policy", default=None, help="Policy pack name or policy.toml path (overrides the portfolio's).")
+@click.option("--solver", type=click.Choice(["cpsat", "greedy", "hopper"]), default="cpsat", show_default=True)
+@click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds for the whole solve.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--max-reject", type=float, default=0.01, show_default=True, help="Largest share of any file's rows that may be rejected.")
+@click.option("--no-verify", is_flag=True, help="Skip the independent verifier before publishing.")
+@click.option("--quiet", is_flag=True, help="Print nothing on success (for cron).")
+def plan_cmd(portfolio, date, out, policy, solver, time_limit, seed, max_reject, no_verify, quiet):
+    """Plan date D for PORTFOLIO and write the plan directory.
+
+    \b
+    Example:
+      dialplan plan examples/portfolio --date 2026-11-30 --out plan
+    """
+    from .pipeline import run_plan
+
+    result = _run(
+        run_plan, portfolio, date, out, policy=policy, solver=solver, time_limit=time_limit,
+        seed=seed, max_reject=max_reject, verify=not no_verify,
+    )
+    if not quiet:
+        s = result.summary
+        ob = s["obligations"]
+        bound = f"{s['upper_bound']:,.2f} (gap {s['gap']:.3%})" if s["upper_bound"] is not None else "n/a"
+        click.echo(f"plan {s['date']} -> {out}")
+        click.echo(f"  solver          {s['solver']['name']} ({s['solver']['status']}, {s['solver']['seconds']:.1f} s)")
+        click.echo(f"  attempts        {s['attempts']:,} of capacity {s['capacity']:,} ({s['utilization']:.1%})")
+        click.echo(f"  cases planned   {s['accounts']['planned']:,} of {s['accounts']['input']:,} (rejected {s['accounts']['rejected']:,})")
+        click.echo(f"  obligations     {ob['met']:,} met of {ob['due']:,} due")
+        click.echo(f"  expected        {s['expected_recovery']:,.2f}")
+        click.echo(f"  upper bound     {bound}")
+        if result.verify_report is not None:
+            click.echo("  verify          0 violations")
+
+
+@cli.command("verify")
+@click.argument("portfolio", type=click.Path(path_type=Path))
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option("--date", "date", callback=_date, default=None, help="Plan date (default: summary.json date).")
+@click.option("--policy", default=None, help="Policy pack or file (as given to plan).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def verify_cmd(portfolio, plan, date, policy, as_json):
+    """Check PLAN against every rule for PORTFOLIO; exit 0 if compliant, 1 if not.
+
+    \b
+    Example:
+      dialplan verify examples/portfolio plan
+    """
+    from .verify import verify_plan
+
+    report = _run(verify_plan, portfolio, plan, date=date, policy=policy)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, sort_keys=True, default=str))
+    else:
+        click.echo(report.render())
+    sys.exit(0 if report.ok else 1)
+
+
+@cli.command("synth")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--accounts", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--seats", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--flavor", type=click.Choice(["cn", "us"]), default="cn", show_default=True)
+@click.option("--date", "date", callback=_date, required=True, help="The plan date the book is made for.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
+def synth_cmd(out, accounts, seats, flavor, date, seed, fmt):
+    """Write a realistic synthetic portfolio to OUT.
+
+    \b
+    Example:
+      dialplan synth /tmp/book --accounts 10000 --seats 50 --flavor us --date 2026-11-30
+    """
+    from .synth import synth_portfolio
+
+    counts = _run(synth_portfolio, out, accounts=accounts, seats=seats, flavor=flavor, date=date, seed=seed, fmt=fmt)
+    click.echo(f"wrote {out}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+
+
+@cli.group("policy")
+def policy_group():
+    """Inspect and lint policies."""
+
+
+@policy_group.command("check")
+@click.argument("policy")
+def policy_check(policy):
+    """Lint POLICY (a pack name or a policy.toml) and report contradictions.
+
+    \b
+    Example:
+      dialplan policy check us-regf
+    """
+    from .policy import load_policy
+    from .policy.lint import lint
+
+    pol = _run(load_policy, policy)
+    findings = lint(pol)
+    click.echo(f"{pol.source}: policy '{pol.name}' sha256 {pol.content_hash[:12]}")
+    for f in findings:
+        click.echo(f"  {f.level}: {f.where}: {f.message}")
+    errors = sum(f.level == "error" for f in findings)
+    click.echo(f"{errors} errors, {len(findings) - errors} warnings")
+    sys.exit(1 if errors else 0)
+
+
+@policy_group.command("list")
+def policy_list():
+    """List the built-in policy packs.
+
+    \b
+    Example:
+      dialplan policy list
+    """
+    from .policy import load_policy, pack_names
+
+    for name in pack_names():
+        click.echo(f"{name}\t{load_policy(name).data.get('description', '')}")
+
+
+def main():
+    cli(prog_name="dialplan")
+
+
+if __name__ == "__main__":
+    main()

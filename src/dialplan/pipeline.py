@@ -1,0 +1,83 @@
+"""The nightly run, end to end: read -> candidates -> solve -> plan -> verify -> publish."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from .candidates import build_candidates
+from .errors import DialplanError
+from .io.portfolio import read_portfolio
+from .io.writers import discard, publish, stage_plan_dir
+from .plan import Plan
+
+log = logging.getLogger("dialplan")
+
+
+class VerificationFailed(DialplanError):
+    """The planner's own result broke a rule; nothing was published."""
+
+    exit_code = 4
+
+
+@dataclass
+class RunResult:
+    plan: Plan
+    summary: dict
+    out: Path
+    verify_report: object | None = None
+
+
+def plan_tables(plan: Plan) -> tuple[dict, dict]:
+    """Files of the plan directory (contract 4) as frames."""
+    rows = plan.rows()
+    portfolio = plan.cands.portfolio
+    tables = {
+        "plan.csv": rows,
+        "dispositions.csv": plan.dispositions(),
+        "obligations.csv": plan.obligations(),
+        "rejected.csv": portfolio.rejected.sort_values(["file", "row"], kind="stable").reset_index(drop=True),
+    }
+    seats = portfolio.seats.loc[portfolio.seats["active"], "seat_id"]
+    grouped = dict(tuple(rows.groupby("seat_id", sort=True)))
+    queues = {seat: grouped.get(seat, rows.iloc[0:0]).reset_index(drop=True) for seat in seats}
+    return tables, queues
+
+
+def run_plan(
+    portfolio_dir: str | Path,
+    date: dt.date,
+    out: str | Path,
+    policy: str | None = None,
+    solver: str = "cpsat",
+    time_limit: float = 60.0,
+    seed: int = 0,
+    max_reject: float = 0.01,
+    verify: bool = True,
+    progress=None,
+) -> RunResult:
+    """Plan ``date`` for the portfolio and publish the plan directory ``out``."""
+    from .solve import solve
+
+    portfolio = read_portfolio(portfolio_dir, policy=policy, max_reject=max_reject)
+    log.info("read %d accounts, %d contacts, %d seats; %d rows rejected", len(portfolio.accounts), len(portfolio.contacts), len(portfolio.seats), len(portfolio.rejected))
+    cands = build_candidates(portfolio, date)
+    log.info("candidates: %d callable contacts, %d legal (contact, slot) pairs", cands.n_contacts, int(cands.legal.sum()))
+    plan = solve(cands, solver=solver, time_limit=time_limit, seed=seed, progress=progress)
+    summary = plan.summary(date, portfolio.inputs, len(portfolio.rejected))
+    tables, queues = plan_tables(plan)
+    out = Path(out)
+    tmp = stage_plan_dir(out, tables, queues, summary)
+    report = None
+    if verify:
+        from .verify import verify_plan
+
+        report = verify_plan(portfolio_dir, tmp, date=date, policy=policy)
+        if not report.ok:
+            discard(tmp)
+            counts = {k: v for k, v in report.counts.items() if v}
+            raise VerificationFailed(f"{out}: the plan broke rules {counts}; nothing published")
+    publish(tmp, out)
+    return RunResult(plan, summary, out, report)

@@ -1,0 +1,110 @@
+"""A day's book of planned attempts that only accepts an attempt if every rule still holds.
+
+Used by the hopper, the greedy and the seat split: each of them proposes attempts in its own
+order; the book says yes or no. The rules are the candidate limits of ``Candidates`` (legal
+slot, gaps and rolling caps in slot units, day caps, one attempt of a case at a time, seat
+capacity, eligibility and continuity).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..candidates import Candidates
+
+
+class Book:
+    """Planned attempts per case with incremental rule checks."""
+
+    def __init__(self, cands: Candidates, seat_rem: np.ndarray | None = None):
+        self.c = cands
+        self.seat_rem = (cands.groups.seat_capacity.copy() if seat_rem is None else seat_rem.copy())
+        self.case_slots: dict[int, set] = {}
+        self.case_seat: dict[int, int] = {}
+        self.contact_slots: dict[int, list] = {}
+        self.case_attempts: dict[int, list] = {}  # a -> [(k, t, seat, reason)]
+        seats = cands.portfolio.seats
+        self.seat_ok_for_class = cands.class_groups[:, np.clip(cands.groups.seat_group, 0, None)] & (
+            cands.groups.seat_group >= 0
+        )[None, :] if len(seats) else np.zeros((cands.class_groups.shape[0], 0), bool)
+
+    # --- checks ------------------------------------------------------------------------
+    def contact_ok(self, k: int, t: int) -> bool:
+        """Legal slot, day cap, gap and rolling cap of contact k with an attempt in t."""
+        c = self.c
+        if not c.legal[k, t]:
+            return False
+        used = self.contact_slots.get(k, [])
+        if len(used) >= c.contact_max[k]:
+            return False
+        gap = c.gap_slots[k]
+        for u in used:
+            if abs(u - t) < gap:
+                return False
+        if c.roll_max[k] < len(used) + 1:
+            w = c.roll_window[k]
+            near = [u for u in used if abs(u - t) < w]
+            if len(near) >= c.roll_max[k]:
+                # check every window of w consecutive slots holding t
+                pts = sorted(near + [t])
+                for lo in range(t - w + 1, t + 1):
+                    if sum(1 for u in pts if lo <= u < lo + w) > c.roll_max[k]:
+                        return False
+        return True
+
+    def case_ok(self, a: int, t: int) -> bool:
+        slots = self.case_slots.get(a)
+        if slots is None:
+            return self.c.account_max[a] > 0
+        return t not in slots and len(slots) < self.c.account_max[a]
+
+    def seats_for(self, a: int, t: int) -> np.ndarray:
+        """Seats that may take case a's attempt in slot t now (continuity respected)."""
+        if self.c.continuity[a] and a in self.case_seat:
+            s = self.case_seat[a]
+            return np.array([s]) if self.seat_rem[s, t] > 0 else np.zeros(0, dtype=np.int64)
+        ok = self.seat_ok_for_class[self.c.account_class[a]] & (self.seat_rem[:, t] > 0)
+        return np.flatnonzero(ok)
+
+    def can_add(self, a: int, k: int, t: int) -> bool:
+        return self.case_ok(a, t) and self.contact_ok(k, t)
+
+    # --- changes -----------------------------------------------------------------------
+    def add(self, a: int, k: int, t: int, seat: int, reason: str = "value") -> None:
+        self.seat_rem[seat, t] -= 1
+        self.case_slots.setdefault(a, set()).add(t)
+        self.contact_slots.setdefault(k, []).append(t)
+        self.case_attempts.setdefault(a, []).append((k, t, seat, reason))
+        if self.c.continuity[a]:
+            self.case_seat[a] = seat
+
+    def remove_case(self, a: int) -> list:
+        attempts = self.case_attempts.pop(a, [])
+        for k, t, seat, _ in attempts:
+            self.seat_rem[seat, t] += 1
+            self.contact_slots[k].remove(t)
+        self.case_slots.pop(a, None)
+        self.case_seat.pop(a, None)
+        return attempts
+
+    def try_add(self, a: int, k: int, t: int, reason: str = "value", prefer_seat: int | None = None) -> bool:
+        """Add the attempt on the best seat if every rule allows it."""
+        if not self.can_add(a, k, t):
+            return False
+        seats = self.seats_for(a, t)
+        if len(seats) == 0:
+            return False
+        if prefer_seat is not None and prefer_seat in set(seats.tolist()):
+            seat = prefer_seat
+        else:
+            # the seat with most spare capacity over the day keeps room for continuity later
+            seat = int(seats[np.argmax(self.seat_rem[seats].sum(axis=1))])
+        self.add(a, k, t, seat, reason)
+        return True
+
+    # --- results -----------------------------------------------------------------------
+    def attempts(self) -> np.ndarray:
+        """Planned attempts as a structured array (account, cand, slot, seat, reason)."""
+        rows = [(a, k, t, s, r) for a, lst in self.case_attempts.items() for (k, t, s, r) in lst]
+        dtype = [("account", np.int64), ("cand", np.int64), ("slot", np.int64), ("seat", np.int64), ("reason", object)]
+        return np.array(rows, dtype=dtype) if rows else np.zeros(0, dtype=dtype)

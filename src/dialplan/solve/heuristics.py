@@ -1,0 +1,126 @@
+"""Plans without a model: the hopper (what a dialer does today) and the marginal-gain greedy.
+
+Both propose attempts to a ``Book``, which refuses anything that would break a rule, so both
+always give a compliant plan.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pandas as pd
+
+from ..candidates import Candidates
+from .book import Book
+
+
+def obligation_need(c: Candidates) -> np.ndarray:
+    """Frequency attempts each case still needs today (history of today counted)."""
+    return np.maximum(c.due - c.done_today, 0)
+
+
+def case_contacts(c: Candidates) -> dict[int, np.ndarray]:
+    """Callable contacts (candidate rows) of each account that have a legal slot."""
+    live = np.flatnonzero(c.legal.any(axis=1))
+    series = pd.Series(live).groupby(c.contact_account[live])
+    return {int(a): idx.to_numpy() for a, idx in series}
+
+
+def seat_index(c: Candidates) -> dict[str, int]:
+    return {s: i for i, s in enumerate(c.portfolio.seats["seat_id"])}
+
+
+def place_callbacks(c: Candidates, book: Book) -> None:
+    """Callbacks first: the promised contact in the promised slot, by the promising seat when
+    it is working then."""
+    seats = seat_index(c)
+    cbs = c.callbacks
+    if cbs.empty:
+        return
+    order = np.argsort(cbs["slot"].to_numpy(), kind="stable")
+    for i in order:
+        a, k, t = int(cbs["acc"].iat[i]), int(cbs["cand"].iat[i]), int(cbs["slot"].iat[i])
+        if a < 0 or k < 0 or t < 0:
+            continue
+        named = seats.get(cbs["seat_id"].iat[i]) if cbs["seat_id"].iat[i] else None
+        book.try_add(a, k, t, "callback", prefer_seat=named)
+
+
+def hopper(c: Candidates, passes: int = 5) -> Book:
+    """A dialer without a planner: cases in priority order (obligations first, then balance x
+    propensity), each given its earliest legal slot on its best number with free capacity;
+    the list is recycled while capacity remains."""
+    book = Book(c)
+    place_callbacks(c, book)
+    need = obligation_need(c)
+    contacts = case_contacts(c)
+    rate = c.portfolio.contacts["rpc_rate"].to_numpy()[c.contact_row]
+    accounts = np.array(sorted(contacts), dtype=np.int64)
+    if len(accounts) == 0:
+        return book
+    priority = np.lexsort((-c.value[accounts], -(need[accounts] > 0).astype(np.int64)))
+    order = accounts[priority]
+    ranked = {a: contacts[a][np.argsort(-rate[contacts[a]], kind="stable")] for a in order}
+    for p in range(passes):
+        added = 0
+        for a in order:
+            want = max(1, int(need[a])) if p == 0 else 1
+            got = len(book.case_attempts.get(a, [])) if p == 0 else 0
+            while got < want:
+                placed = False
+                for k in ranked[a]:
+                    for t in np.flatnonzero(c.legal[k]):
+                        if book.try_add(a, int(k), int(t), "frequency" if need[a] > 0 and p == 0 else "value"):
+                            placed = True
+                            break
+                    if placed:
+                        break
+                if not placed:
+                    break
+                got += 1
+                added += 1
+        if added == 0:
+            break
+    return book
+
+
+def greedy(c: Candidates, book: Book | None = None) -> Book:
+    """Marginal-gain greedy: callbacks, then obligations, then the attempt that adds the most
+    expected recovery, one at a time (1 - prod(1 - q) is concave, so each case's gains fall
+    as it gets attempts)."""
+    if book is None:
+        book = Book(c)
+        place_callbacks(c, book)
+    need = obligation_need(c)
+    contacts = case_contacts(c)
+    options: dict[int, list] = {}
+    heap: list = []
+    for a, ks in contacts.items():
+        ks_rows, ts = np.nonzero(c.legal[ks])
+        qs = c.q[ks[ks_rows], ts]
+        order = np.argsort(-qs, kind="stable")
+        options[a] = [(float(qs[i]), int(ks[ks_rows[i]]), int(ts[i])) for i in order]
+        survival = np.prod([1 - c.q[k, t] for k, t, _s, _r in book.case_attempts.get(a, [])]) if a in book.case_attempts else 1.0
+        if options[a]:
+            owed = need[a] > len(book.case_attempts.get(a, []))
+            heapq.heappush(heap, (-int(owed), -c.value[a] * survival * options[a][0][0], a, 0))
+    while heap:
+        _owed, _gain, a, i = heapq.heappop(heap)
+        opts = options[a]
+        while i < len(opts):
+            q, k, t = opts[i]
+            i += 1
+            owed = need[a] > len(book.case_attempts.get(a, []))
+            if book.try_add(a, k, t, "frequency" if owed else "value"):
+                break
+        else:
+            continue
+        survival = float(np.prod([1 - c.q[kk, tt] for kk, tt, _s, _r in book.case_attempts[a]]))
+        # the next option's gain is an upper estimate; it is rechecked when popped
+        while i < len(opts) and not book.can_add(a, opts[i][1], opts[i][2]):
+            i += 1
+        if i < len(opts):
+            owed = need[a] > len(book.case_attempts.get(a, []))
+            heapq.heappush(heap, (-int(owed), -c.value[a] * survival * opts[i][0], a, i))
+    return book
