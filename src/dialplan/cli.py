@@ -59,7 +59,7 @@ def cli(log_level):
 @click.option("--solver", type=click.Choice(["cpsat", "greedy", "hopper"]), default="cpsat", show_default=True)
 @click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds for the whole solve.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--max-reject", type=float, default=0.01, show_default=True, help="Largest share of any file's rows that may be rejected.")
+@click.option("--max-reject", type=click.FloatRange(0, 1), default=0.01, show_default=True, help="Largest share of any file's rows that may be rejected.")
 @click.option("--no-verify", is_flag=True, help="Skip the independent verifier before publishing.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success (for cron).")
 def plan_cmd(portfolio, date, out, policy, solver, time_limit, seed, max_reject, no_verify, quiet):
@@ -136,7 +136,12 @@ def synth_cmd(out, accounts, seats, flavor, date, seed, fmt):
 
 @cli.group("policy")
 def policy_group():
-    """Inspect and lint policies."""
+    """Inspect and lint policies.
+
+    \b
+    Example:
+      dialplan policy check us-regf
+    """
 
 
 @policy_group.command("check")

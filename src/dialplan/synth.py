@@ -503,7 +503,8 @@ def _make_accounts(rng, n: int, flavor: str, cfg: dict, pack: dict, st: dict) ->
         zone = np.full(n, _ZI["Asia/Shanghai"], dtype=np.int16)
         abroad = rng.random(n) < cfg["abroad_share"]
         ab_i = np.flatnonzero(abroad)
-        zone[ab_i] = np.array([_ZI[z] for z in abroad_names], dtype=np.int16)[rng.choice(len(abroad_names), ab_i.size, p=abroad_p)]
+        abroad_codes = np.array([_ZI[z] for z in abroad_names], dtype=np.int16)
+        zone[ab_i] = abroad_codes[rng.choice(len(abroad_names), ab_i.size, p=abroad_p)]
         banks, bank_p = _shares(_CN_BANKS)
         seg_names = banks
         seg = rng.choice(len(banks), size=n, p=bank_p)
@@ -559,12 +560,20 @@ def _us_phone_tables():
         off.append(len(codes))
         cnt.append(len(c))
         codes.extend(c)
+    try:  # which area codes have exchange-level zone data (most map to one zone as a whole)
+        from phonenumbers.tzdata import TIMEZONE_DATA
+
+        split = {int(key[1:4]) for key in TIMEZONE_DATA if key.startswith("1") and len(key) > 4}
+    except Exception:  # pragma: no cover - layout of the data module changed: ask per exchange
+        split = set(codes)
     first_zone = np.full((len(codes), 1000), -1, dtype=np.int16)
     for ci, npa in enumerate(codes):
-        for nxx in _US_EXCHANGES:
+        for nxx in _US_EXCHANGES if npa in split else _US_EXCHANGES[:1]:
             num = phonenumbers.PhoneNumber(country_code=1, national_number=npa * 10**7 + int(nxx) * 10**4 + 4567)
             zs = pntz.time_zones_for_geographical_number(num)
             first_zone[ci, nxx] = _ZI.get(zs[0], -1) if zs else -1
+        if npa not in split:
+            first_zone[ci, :] = first_zone[ci, _US_EXCHANGES[0]]
     return (
         np.array(codes, dtype=np.int64),
         np.array(off, dtype=np.int64),
@@ -730,12 +739,15 @@ def _offset_table(first_day: dt.date, days: int) -> np.ndarray:
     """UTC offset in minutes of every zone at noon local of each day (zones x days)."""
     res = np.zeros((len(ZONES), days), dtype=np.int64)
     for zi, z in enumerate(ZONES):
-        info = ZoneInfo(z)
         for d in range(days):
-            day = first_day + dt.timedelta(days=d)
-            off = dt.datetime(day.year, day.month, day.day, 12, tzinfo=info).utcoffset()
-            res[zi, d] = int(off.total_seconds() // 60)
+            res[zi, d] = _noon_offset(first_day + dt.timedelta(days=d), z)
     return res
+
+
+def _noon_offset(day: dt.date, zone: str) -> int:
+    """UTC offset (minutes) of ``zone`` at noon local of ``day`` (right for 03:00-24:00)."""
+    noon = dt.datetime(day.year, day.month, day.day, 12, tzinfo=ZoneInfo(zone))
+    return int(noon.utcoffset().total_seconds() // 60)
 
 
 def _offset_str(minutes: int) -> str:
@@ -802,7 +814,8 @@ def _make_history(rng, ac: dict, co: dict, flavor: str, pack: dict, date: dt.dat
     day = rng.choice(HISTORY_DAYS, size=h, p=day_w / day_w.sum())
     new_rows = np.flatnonzero(hst == _ST["new"])
     recent_w = day_w[-_NEW_CASE_DAYS:]
-    day[new_rows] = HISTORY_DAYS - _NEW_CASE_DAYS + rng.choice(_NEW_CASE_DAYS, size=new_rows.size, p=recent_w / recent_w.sum())
+    recent = rng.choice(_NEW_CASE_DAYS, size=new_rows.size, p=recent_w / recent_w.sum())
+    day[new_rows] = HISTORY_DAYS - _NEW_CASE_DAYS + recent
     hours = np.array(list(_DIAL_HOURS[flavor]), dtype=np.int64)
     hw = np.array(list(_DIAL_HOURS[flavor].values()), dtype=float)
     hour = hours[rng.choice(hours.size, size=h, p=hw / hw.sum())]
@@ -845,39 +858,45 @@ def _make_history(rng, ac: dict, co: dict, flavor: str, pack: dict, date: dt.dat
 
     zone = co["first_zone"][k]
     offs = _offset_table(first_day, HISTORY_DAYS + 1)
-    utc = day * 86400 + sec - offs[zone, day] * 60
+    utc = day * 86400 + sec - offs[zone, day] * 60 + 86400  # seconds since D-32 00:00 UTC, > 0
+    span = int(utc.max()) + 1 if h else 1
+
+    def by(group: np.ndarray) -> np.ndarray:  # row order by (group, time)
+        return np.argsort(group.astype(np.int64) * span + utc, kind="stable")
 
     # a dead number is dialled once; nothing after a complaint (contact or case scope)
     keep = np.ones(h, dtype=bool)
-    order = np.lexsort((utc, k))
+    order = by(k)
     keep[order[_after_terminal(k[order], outcome[order] == _OC["invalid_number"])]] = False
     scope = pack.get("complaint", {}).get("scope", "contact")
+    if scope == "account":
+        order = by(hacc)
     key = hacc if scope == "account" else k
-    order = np.lexsort((utc, key))
     keep[order[_after_terminal(key[order], outcome[order] == _OC["complaint"])]] = False
 
     # cooldown after a conversation (rpc), the conversation day counting as day 1
     cd = int(pack.get("caps", {}).get("account", {}).get("cooldown_after_conversation_days", 0) or 0)
     if cd > 0:
-        order = np.lexsort((utc, hacc))
+        if scope != "account":
+            order = by(hacc)
         g, dd, rp = hacc[order], day[order].astype(np.int64), outcome[order] == _OC["rpc"]
-        kp = keep[order]
+        kp0 = keep[order]
+        kp = kp0
         big = 1000
-        for _ in range(50):
-            vals = np.where(rp & kp, dd, -1) + g * big  # last kept conversation day so far
-            run = np.maximum.accumulate(np.where(rp & kp, vals, g * big - 1))
+        for _ in range(50):  # fixed point: only kept conversations start a cooldown
+            run = np.maximum.accumulate(np.where(rp & kp, dd, -1) + g * big)
             prev = np.empty_like(run)
             prev[0] = -1
             prev[1:] = run[:-1]
-            last = prev - g * big  # < 0: none before in this case
-            new_kp = keep[order] & ~((last >= 0) & (dd - last < cd))
+            last = prev - g * big  # last kept conversation day before the row; < 0: none
+            new_kp = kp0 & ~((last >= 0) & (dd - last < cd))
             if np.array_equal(new_kp, kp):
                 break
             kp = new_kp
         keep[order] = kp
 
     idx = np.flatnonzero(keep)
-    order = idx[np.lexsort((k[idx], utc[idx]))]
+    order = idx[np.argsort(utc[idx] * np.int64(co["m"]) + k[idx], kind="stable")]
     return {
         "h": order.size,
         "acc": hacc[order],
@@ -906,7 +925,8 @@ def _make_callbacks(rng, ac: dict, co: dict, st: dict, hi: dict, flavor: str, cf
         np.isin(status, [_ST["ptp"], _ST["negotiating"]]) & ~ac["stop"] & ~bad_contact[first_debtor] & ~complained
     )
     if elig.size == 0:
-        return {"n": 0, "acc": np.zeros(0, np.int64), "k": np.zeros(0, np.int64), "at": [], "seat": np.zeros(0, np.int64)}
+        empty = np.zeros(0, np.int64)
+        return {"n": 0, "acc": empty, "k": empty, "at": [], "seat": empty}
     count = max(1, int(round(cfg["callback_rate"] * elig.size)))
     chosen = np.sort(rng.choice(elig, size=count, replace=False))
     k = first_debtor[chosen]
@@ -931,7 +951,7 @@ def _make_callbacks(rng, ac: dict, co: dict, st: dict, hi: dict, flavor: str, cf
             if not ac["zone_missing"][a]:
                 zones.append(ZONES[ac["zone"][a]])
         zones = list(dict.fromkeys(zones)) or ["Asia/Shanghai" if flavor == "cn" else "America/New_York"]
-        offs = [int(dt.datetime(date.year, date.month, date.day, 12, tzinfo=ZoneInfo(z)).utcoffset().total_seconds() // 60) for z in zones]
+        offs = [_noon_offset(date, z) for z in zones]
         lo = max(9 * 60 - o for o in offs)
         hi_ = min(20 * 60 - o for o in offs)
         o0 = offs[0]
@@ -947,6 +967,12 @@ def _make_callbacks(rng, ac: dict, co: dict, st: dict, hi: dict, flavor: str, cf
     # preferably one whose shift holds the appointment
     seat = np.full(count, -1, dtype=np.int64)
     policy_zone = "Asia/Shanghai" if flavor == "cn" else "America/New_York"
+    zone_off = {}
+    for z in set(st["zone"].tolist()) | {None}:
+        zone_off[z] = _noon_offset(date, z or policy_zone)
+    seat_off = np.array([zone_off[z] for z in st["zone"]], dtype=np.int64)
+    shift_lo = np.array([_hhmm(x) for x in st["shift_start"]], dtype=np.int64) - seat_off  # UTC minutes
+    shift_hi = np.array([_hhmm(x) for x in st["shift_end"]], dtype=np.int64) - seat_off
     seat_groups: dict = {}
     for i in range(count):
         if not with_seat[i]:
@@ -961,14 +987,8 @@ def _make_callbacks(rng, ac: dict, co: dict, st: dict, hi: dict, flavor: str, cf
         cand = seat_groups[key]
         if cand.size == 0:
             continue
-        on_shift = []
-        for s in cand:
-            z = st["zone"][s] or policy_zone
-            o = dt.datetime(date.year, date.month, date.day, 12, tzinfo=ZoneInfo(z)).utcoffset().total_seconds() // 60
-            local_min = minutes_utc[i] + o
-            if _hhmm(st["shift_start"][s]) <= local_min < _hhmm(st["shift_end"][s]):
-                on_shift.append(s)
-        pool = np.array(on_shift) if on_shift else cand
+        on_shift = cand[(shift_lo[cand] <= minutes_utc[i]) & (minutes_utc[i] < shift_hi[cand])]
+        pool = on_shift if on_shift.size else cand
         seat[i] = pool[min(int(seat_u[i] * pool.size), pool.size - 1)]
     return {"n": count, "acc": chosen, "k": k, "at": ats, "seat": seat}
 

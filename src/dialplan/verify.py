@@ -150,7 +150,10 @@ class VerifyReport:
             ),
             "obligations": {k: int(x) for k, x in self.obligations.items()},
             "counts": {k: int(x) for k, x in self.counts.items()},
-            "violations": v[VIOLATION_COLUMNS].astype(str).to_dict(orient="records"),
+            "violations": [
+                dict(zip(VIOLATION_COLUMNS, map(str, values)))
+                for values in zip(*(v[c].to_numpy(dtype=object) for c in VIOLATION_COLUMNS))
+            ],
         }
 
     def render(self) -> str:
@@ -462,6 +465,8 @@ def verify_plan(
             raise PlanError("summary.json: key 'date' missing or not YYYY-MM-DD (give --date)") from None
     elif isinstance(date, dt.datetime):
         date = date.date()
+    elif isinstance(date, str):
+        date = dt.date.fromisoformat(date)
     return _Verifier(portfolio, plan, date, summary).run()
 
 
@@ -584,20 +589,32 @@ class _Verifier:
         pol, con = self.policy, self.pf.contacts
         vi = self.vi
         planned = np.unique(self.row_con[vi])
-        tzcol = con["timezone"].to_numpy(dtype=object)
-        phone = con["phone"].to_numpy(dtype=object)
-        cache: dict = {}
-        cz_con, cz_zone, cz_pos = [], [], []
+        tzcol = con["timezone"].to_numpy(dtype=object)[planned]
+        phone = con["phone"].to_numpy(dtype=object)[planned]
+        acc_tz = self.pf.accounts["timezone"].to_numpy(dtype=object)[self.con_acc[planned]]
+        own = tzcol != ""
+        # libphonenumber once per distinct number, then one resolution per distinct combination
+        by_phone = {number: "|".join(phone_zones(number)) for number in pd.unique(phone[~own])}
+        key = np.where(own, "=" + tzcol.astype(str), pd.Series(phone).map(by_phone).fillna("").to_numpy(dtype=object) + "#" + acc_tz.astype(str))
+        codes, uniq = pd.factorize(key)
+        combo_zones = []
+        for k in uniq:
+            if k.startswith("="):
+                combo_zones.append(contact_zones(k[1:], "", "", pol.timezone))
+            else:
+                from_phone, account_zone = k.rsplit("#", 1)
+                zones = [z for z in from_phone.split("|") if z] + ([account_zone] if account_zone else [])
+                combo_zones.append(tuple(dict.fromkeys(zones)) or (pol.timezone,))
         self.con_first_zone = np.full(self.n_con, pol.timezone, dtype=object)
-        acc_tz = self.pf.accounts["timezone"].to_numpy(dtype=object)
-        for k in planned:
-            zones = contact_zones(tzcol[k], phone[k], acc_tz[self.con_acc[k]], pol.timezone, cache)
-            self.con_first_zone[k] = zones[0]
-            for j, z in enumerate(zones):
-                cz_con.append(k)
-                cz_zone.append(z)
-                cz_pos.append(j)
-        cz = pd.DataFrame({"c": np.asarray(cz_con, dtype=np.int64), "zone": np.asarray(cz_zone, dtype=object), "zpos": np.asarray(cz_pos, dtype=np.int64)})
+        self.con_first_zone[planned] = np.array([z[0] for z in combo_zones], dtype=object)[codes] if len(planned) else []
+        cz_combo = [k for k, zones in enumerate(combo_zones) for _ in zones]
+        cz_zone = [z for zones in combo_zones for z in zones]
+        cz_pos = [j for zones in combo_zones for j in range(len(zones))]
+        combo_of = pd.DataFrame({"c": planned.astype(np.int64), "combo": codes.astype(np.int64)})
+        cz = combo_of.merge(
+            pd.DataFrame({"combo": np.asarray(cz_combo, dtype=np.int64), "zone": np.asarray(cz_zone, dtype=object), "zpos": np.asarray(cz_pos, dtype=np.int64)}),
+            on="combo",
+        )[["c", "zone", "zpos"]]
         rows = pd.DataFrame({"row": vi, "c": self.row_con[vi]})
         ex = rows.merge(cz, on="c", how="inner", sort=False)
         self.ex_row = ex["row"].to_numpy(dtype=np.int64)
@@ -663,11 +680,18 @@ class _Verifier:
         role = con["role"].to_numpy(dtype=object)[c[known]]
         prole = p["role"].to_numpy(dtype=object)[known]
         bad = known[prole != role]
-        self._add(PLAN_ROW, bad, [f"role '{x}' is not the contact's role '{y}'" for x, y in zip(prole[prole != role], role[prole != role])])
+        self._add(
+            PLAN_ROW,
+            bad,
+            [
+                f"role '{x}' is not the contact's role '{y}'" if x in ("debtor", "third_party") else f"role is not the contact's role '{y}'"
+                for x, y in zip(prole[prole != role], role[prole != role])
+            ],
+        )
         self._add(PLAN_ROW, np.flatnonzero(s < 0), "seat_id not among the portfolio's accepted seats")
         reason = p["reason"].to_numpy(dtype=object)
         bad = np.flatnonzero(~np.isin(reason, PLAN_REASONS))
-        self._add(PLAN_ROW, bad, [f"reason '{r}' is not callback, frequency or value" for r in reason[bad]])
+        self._add(PLAN_ROW, bad, "reason is not callback, frequency or value")
 
     def check_slot_grid(self) -> None:
         p = self.plan
@@ -999,8 +1023,8 @@ class _Verifier:
             seat = self.row_seat[known]
             s, e = p["s"].to_numpy()[known], p["e"].to_numpy()[known]
             trip = pd.DataFrame({"seat": seat, "s": s, "e": e})
-            codes, uniq = pd.factorize(pd.MultiIndex.from_frame(trip))
-            u = uniq.to_frame(index=False)
+            codes = trip.groupby(["seat", "s", "e"], sort=False).ngroup().to_numpy()
+            u = trip.drop_duplicates().reset_index(drop=True)
             inactive, outside, brk = self._seat_usable(u["seat"].to_numpy(dtype=np.int64), u["s"].to_numpy(dtype=np.int64), u["e"].to_numpy(dtype=np.int64))
             zone = seats["timezone"].to_numpy(dtype=object)
             ss, se = seats["shift_start"].to_numpy(dtype=object), seats["shift_end"].to_numpy(dtype=object)

@@ -95,7 +95,7 @@ BOOL_FALSE = frozenset({"false", "0", "no"})
 _HHMM = r"(?:[01]\d|2[0-3]):[0-5]\d|24:00"
 _HHMM_RE = re.compile(rf"^(?:{_HHMM})$")
 _BREAKS_RE = re.compile(rf"^(?:{_HHMM})-(?:{_HHMM})(?:;(?:{_HHMM})-(?:{_HHMM}))*$")
-_TS_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$"
+_TS_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)$"
 _E164_RE = r"^\+[1-9]\d{6,14}$"
 
 
@@ -197,8 +197,13 @@ def _read_table(path: Path, table: str) -> pd.DataFrame:
             encoding="utf-8-sig",
             skipinitialspace=False,
         )
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not UTF-8 text near byte {exc.start}") from None
+    except UnicodeDecodeError:
+        try:
+            path.read_bytes().decode("utf-8")
+            where = "a row"
+        except UnicodeDecodeError as exc:  # the parser's offset is within its chunk; find the file's
+            where = f"byte {exc.start}"
+        raise InputError(f"{name}: not UTF-8 text near {where}") from None
     except pd.errors.ParserError as exc:
         match = re.search(r"line (\d+)", str(exc))
         where = f"row {int(match.group(1)) - 1}" if match else "a row"
@@ -308,8 +313,6 @@ def _bad_mask(kind: str, values: pd.Series, policy: Policy) -> tuple[np.ndarray,
         return present & ~values.isin(OUTCOMES).to_numpy(), "unknown outcome"
     if kind == "phone_type":
         return present & ~values.isin(PHONE_TYPES).to_numpy(), "phone_type must be mobile, home, work or other"
-    if kind == "status":
-        return present & ~values.isin(policy.statuses).to_numpy(), "unknown status"
     if kind == "phone":
         return present & ~_valid_phones(values), "not a valid E.164 phone number"
     raise AssertionError(kind)
@@ -336,7 +339,15 @@ def _validate_table(table: str, name: str, frame: pd.DataFrame, policy: Policy, 
             miss = keep & empty
             rejects.add(name, frame, miss, column, "required value missing")
             keep &= ~miss
-        bad, reason = _bad_mask(kind, values, policy)
+        if kind == "status":
+            # a segment may name custom statuses of its own
+            bad = np.zeros(len(frame), dtype=bool)
+            for segment, idx in frame.groupby("segment", sort=False).indices.items():
+                bad[idx] = ~values.iloc[idx].isin(policy.for_segment(segment).statuses).to_numpy()
+            bad &= (values != "").to_numpy()
+            reason = "unknown status"
+        else:
+            bad, reason = _bad_mask(kind, values, policy)
         bad &= keep
         rejects.add(name, frame, bad, column, reason)
         keep &= ~bad
@@ -439,7 +450,7 @@ def read_portfolio(root: str | Path, policy: Policy | str | None = None, max_rej
     rejects.add(names["curves"], cur, dup_curve, "hour", "duplicate (phone_type, hour)")
     keep["curves"] &= ~dup_curve
 
-    rejected = rejects.frame()
+    rejected = rejects.frame().sort_values(["file", "row"], kind="stable").reset_index(drop=True)
     for table in TABLES:
         total = len(raw[table])
         bad = int((~keep[table]).sum())

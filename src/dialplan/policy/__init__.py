@@ -189,8 +189,10 @@ def parse_policy(data: dict, source: str) -> Policy:
     if "frequency" in clean:
         resolved["frequency"] = clean["frequency"]
     check_consistency(resolved, source)
-    country = resolved["country"]
-    _holiday_calendar(country, 2026)  # fail early on an unknown country
+    try:
+        _holiday_calendar(resolved["country"], 2026)  # fail early on an unknown country
+    except PolicyError:
+        raise PolicyError(f"{source}: key 'country' {resolved['country']!r} has no holiday calendar") from None
     policy = Policy(resolved, source)
     for segment in policy.segment_names:
         policy.for_segment(segment)

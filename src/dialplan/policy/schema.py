@@ -259,8 +259,10 @@ def _validate_segments(value, source: str) -> dict:
         raise PolicyError(f"{source}: key 'segments' must be a table of segment tables")
     out = {}
     for name, override in value.items():
-        body = {k: v for k, v in (override or {}).items()}
-        for forbidden in ("segments", "timezone", "slot_minutes", "name"):
+        if not isinstance(override, dict):
+            raise PolicyError(f"{source}: key 'segments.{name}' must be a table of overrides")
+        body = dict(override)
+        for forbidden in ("segments", "timezone", "slot_minutes", "name", "country"):
             if forbidden in body:
                 raise PolicyError(f"{source}: key 'segments.{name}.{forbidden}' cannot be set per segment")
         out[name] = validate(body, source, SCHEMA, f"segments.{name}.")
