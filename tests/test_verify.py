@@ -975,3 +975,91 @@ def test_date_and_policy_overrides(tmp_path):
     assert verify_plan(w.root, w.plan_dir).ok
     rep = verify_plan(w.root, w.plan_dir, policy="us-regf")
     assert rep.counts["cap_contact_rolling"] == 1 and rep.counts["min_gap"] == 1, rep.render()
+
+
+# --- cross-check of the columnar cap checks against brute force -----------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+_NY = ZoneInfo("America/New_York")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    max_=st.integers(1, 2),
+    minutes=st.sampled_from([0, 30, 60, 90]),
+    gap=st.sampled_from([0, 15, 30, 60]),
+    per_day=st.integers(0, 3),
+    per_7=st.sampled_from([0, 2, 4]),
+    history=st.lists(st.tuples(st.sampled_from(["C1", "C2"]), st.integers(-8 * 1440, 1440)), max_size=8),
+    planned=st.lists(st.tuples(st.sampled_from(["C1", "C2"]), st.integers(32, 83)), max_size=8),
+)
+def test_caps_match_brute_force(tmp_path_factory, max_, minutes, gap, per_day, per_7, history, planned):
+    """Random histories and plans on two numbers of one case (date 2026-03-08, the DST switch):
+    the rows verify flags for cap_contact_rolling, min_gap, cap_contact_day and cap_account_7d
+    are exactly those a brute-force loop over the docs' definitions flags."""
+    tmp = tmp_path_factory.mktemp("bf")
+    w = World(tmp)
+    w.contact("C2", "A1", NY_PHONE2)
+    caps = w.policy["caps"]
+    caps["debtor"].update(per_day=per_day, rolling={"minutes": minutes, "max": max_}, min_gap_minutes=gap)
+    caps["account"]["per_7_days"] = per_7
+    base = dt.datetime(2026, 3, 8, 5, 0, tzinfo=dt.timezone.utc)  # 00:00 EST
+    events = []  # (contact, start, end, row) with row -1 for history
+    for cid, m in history:
+        at = base + dt.timedelta(minutes=m)
+        w.hist(cid, at.isoformat())
+        events.append((cid, at, at, -1))
+    rows = []
+    for k, (cid, slot) in enumerate(planned):
+        sid = f"S{k}"
+        w.seat(sid)
+        start = dt.datetime(2026, 3, 8, slot * 15 // 60, slot * 15 % 60, tzinfo=_NY)  # EDT wall clock
+        rows.append(w.att(sid, cid, start.isoformat(), seq=1))
+        events.append((cid, start, start + dt.timedelta(minutes=15), k))
+    rep = w.verify(rows)
+    got = {rule: set(rep.violations.loc[rep.violations["rule"] == rule, "seat_id"]) for rule in RULES}
+
+    def sid(k):
+        return f"S{k}"
+
+    want = {r: set() for r in ("cap_contact_rolling", "min_gap", "cap_contact_day", "cap_account_7d")}
+    for cid in ("C1", "C2"):
+        ev = sorted((e for e in events if e[0] == cid), key=lambda e: (e[1], e[2], e[3]))
+        W = dt.timedelta(minutes=minutes)
+        if minutes:
+            for i in range(len(ev) - max_):
+                j = i + max_
+                plan_idx = [x for x in range(i, j + 1) if ev[x][3] >= 0]
+                if plan_idx and ev[j][1] - ev[i][2] < W:
+                    want["cap_contact_rolling"].add(sid(ev[plan_idx[-1]][3]))
+        G = dt.timedelta(minutes=gap)
+        for i in range(len(ev)):
+            for j in range(i + 1, len(ev)):
+                if ev[j][1] - ev[i][2] < G:
+                    if ev[j][3] >= 0:
+                        want["min_gap"].add(sid(ev[j][3]))
+                    elif ev[i][3] >= 0:
+                        want["min_gap"].add(sid(ev[i][3]))
+        if per_day:
+            for k, (c2, slot) in enumerate(planned):
+                if c2 != cid:
+                    continue
+                start = next(e[1] for e in ev if e[3] == k)
+                day = start.astimezone(_NY).date()
+                hist_n = sum(1 for e in ev if e[3] < 0 and e[1].astimezone(_NY).date() == day)
+                before = sum(1 for e in ev if e[3] >= 0 and e[1].astimezone(_NY).date() == day and (e[1], e[3]) < (start, k))
+                if hist_n + before + 1 > per_day:
+                    want["cap_contact_day"].add(sid(k))
+    if per_7:
+        for k, e in enumerate(e for e in events if e[3] >= 0):
+            day = e[1].astimezone(_NY).date()
+            lo = day - dt.timedelta(days=6)
+            n = sum(1 for x in events if x[3] < 0 and lo <= x[1].astimezone(_NY).date() <= day)
+            n += sum(1 for x in events if x[3] >= 0 and lo <= x[1].astimezone(_NY).date() <= day and (x[1], x[3]) <= (e[1], e[3]))
+            if n > per_7:
+                want["cap_account_7d"].add(sid(e[3]))
+    for rule, expected in want.items():
+        assert got[rule] == expected, (rule, rep.render())

@@ -595,7 +595,8 @@ class _Verifier:
         own = tzcol != ""
         # libphonenumber once per distinct number, then one resolution per distinct combination
         by_phone = {number: "|".join(phone_zones(number)) for number in pd.unique(phone[~own])}
-        key = np.where(own, "=" + tzcol.astype(str), pd.Series(phone).map(by_phone).fillna("").to_numpy(dtype=object) + "#" + acc_tz.astype(str))
+        from_phone = np.array([by_phone.get(x, "") for x in phone], dtype=object)
+        key = np.where(own, "=" + tzcol.astype(str), from_phone + "#" + acc_tz.astype(str))
         codes, uniq = pd.factorize(key)
         combo_zones = []
         for k in uniq:
@@ -894,29 +895,32 @@ class _Verifier:
                     for k in i
                 ],
             )
-        # minimum gap between consecutive attempts (overlap breaks it even with gap 0)
+        # minimum gap: s(j) - e(i) >= g for every pair i before j (sorted by start), which for
+        # consecutive pairs is the docs' test and flags the same plans; each broken pair is
+        # charged to its later attempt when planned, else to the earlier (planned) one
         if n > 1:
             g = self.gap[seg, role] * NS_MIN
-            same = code[1:] == code[:-1]
-            diff = start[1:] - end[:-1]
-            hit = same & (diff < g[:-1]) & (is_plan[1:] | is_plan[:-1])
-            i = np.flatnonzero(hit)
-            tgt = np.where(is_plan[i + 1], row[i + 1], row[i])
-            tgt, first = np.unique(tgt, return_index=True)
-            i = i[first]
-            self._add(
-                R.MIN_GAP,
-                tgt,
-                [
-                    (
-                        f"overlaps another attempt on the same number"
-                        if diff[k] < 0
-                        else f"{diff[k] / NS_MIN:g} min after the previous attempt ends, gap {g[k] // NS_MIN} min"
-                    )
-                    + (" (history)" if not (is_plan[k] and is_plan[k + 1]) else "")
-                    for k in i
-                ],
-            )
+            same = np.r_[False, code[1:] == code[:-1]]
+            run_max = pd.Series(end).groupby(code, sort=False).cummax().to_numpy()
+            prev_end = np.r_[np.iinfo(np.int64).min // 2, run_max[:-1]]
+            diff_later = start - prev_end
+            later = is_plan & same & (diff_later < g)
+            # a planned attempt followed by a history attempt: the first history event after it
+            nxt = np.minimum.accumulate(np.where(~is_plan, pos, n)[::-1])[::-1]
+            nh = np.r_[nxt[1:], n]
+            nhc = np.minimum(nh, n - 1)
+            diff_hist = start[nhc] - end
+            earlier = is_plan & ~later & (nh < n) & (code[nhc] == code) & (diff_hist < g)
+            k = np.flatnonzero(later | earlier)
+
+            def text(x):
+                d = diff_later[x] if later[x] else diff_hist[x]
+                what = "an earlier attempt" if later[x] else "a later history attempt"
+                if d < 0:
+                    return f"overlaps {what} on the same number"
+                return f"{d / NS_MIN:g} min between it and {what} on the same number, gap {g[x] // NS_MIN} min"
+
+            self._add(R.MIN_GAP, row[k], [text(x) for x in k])
 
     # ---- per-account caps ------------------------------------------------------------------------
     def check_account_caps(self) -> None:

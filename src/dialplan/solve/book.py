@@ -87,11 +87,30 @@ class Book:
         self.case_seat.pop(a, None)
         return attempts
 
+    def _reseat(self, a: int, t: int) -> bool:
+        """Move case a, whose seat is full in slot t, to a seat that has room in t and in every
+        slot the case already uses (continuity kept)."""
+        slots = sorted(self.case_slots.get(a, ()))
+        ok = self.seat_ok_for_class[self.c.account_class[a]] & (self.seat_rem[:, t] > 0)
+        if slots:
+            ok &= (self.seat_rem[:, slots] > 0).all(axis=1)
+        ok[self.case_seat[a]] = False
+        seats = np.flatnonzero(ok)
+        if len(seats) == 0:
+            return False
+        seat = int(seats[np.argmax(self.seat_rem[seats].sum(axis=1))])
+        for k, tt, _s, r in self.remove_case(a):
+            self.add(a, k, tt, seat, r)
+        return True
+
     def try_add(self, a: int, k: int, t: int, reason: str = "value", prefer_seat: int | None = None) -> bool:
-        """Add the attempt on the best seat if every rule allows it."""
+        """Add the attempt on the best seat if every rule allows it (moving the case to
+        another seat when its own is full in that slot)."""
         if not self.can_add(a, k, t):
             return False
         seats = self.seats_for(a, t)
+        if len(seats) == 0 and self.c.continuity[a] and a in self.case_seat and self._reseat(a, t):
+            seats = self.seats_for(a, t)
         if len(seats) == 0:
             return False
         if prefer_seat is not None and prefer_seat in set(seats.tolist()):
