@@ -542,7 +542,7 @@ class _Verifier:
         c = self.con_index.get_indexer(plan["contact_id"])
         s = self.seat_index.get_indexer(plan["seat_id"])
         self.row_acc, self.row_con, self.row_seat = a, c, s
-        belongs = (c >= 0) & (a >= 0) & (self.con_acc[np.maximum(c, 0)] == a)
+        belongs = (c >= 0) & (a >= 0) & (np.r_[self.con_acc, -2][c] == a)  # c = -1 reads the -2 sentinel
         self.valid = belongs
         self.vi = np.flatnonzero(belongs)  # plan rows every case/number rule is checked on
 

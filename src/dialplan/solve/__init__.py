@@ -23,20 +23,20 @@ def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, se
     """Plan the day with ``solver``; the result is always complete and compliant."""
     started = time.perf_counter()
     if solver == "hopper":
-        book, status, bound = hopper(cands), "heuristic", None
+        book, status = hopper(cands), "heuristic"
     elif solver == "greedy":
-        book, status, bound = greedy(cands), "heuristic", None
+        book, status = greedy(cands), "heuristic"
     elif solver == "cpsat":
         from .cpsat import improve
 
-        book, status, bound = improve(cands, time_limit=time_limit, seed=seed, progress=progress)
+        book, status = improve(cands, time_limit=time_limit, seed=seed, progress=progress)
     else:
         raise ValueError(f"unknown solver {solver!r}")
     plan = Plan(cands, book_frame(book), solver={"name": solver, "status": status, "seed": seed})
-    if bound is None:
-        from .bound import upper_bound
+    from .bound import upper_bound
+    from .heuristics import obligations_met
 
-        bound = upper_bound(cands, lower=plan.expected_recovery)
+    bound, _lam = upper_bound(cands, lower=plan.expected_recovery, met=obligations_met(cands, book))
     plan.upper_bound = bound
     plan.solver["seconds"] = round(time.perf_counter() - started, 3)
     return plan

@@ -28,7 +28,7 @@ from ortools.sat.python import cp_model
 
 from ..candidates import Candidates
 from .book import Book
-from .bound import BoundModel
+from .bound import BoundModel, upper_bound
 from .heuristics import greedy, hopper, obligation_need
 
 ELL_SCALE = 10_000
@@ -39,31 +39,6 @@ def _tangent_points(lo: float, hi: float) -> np.ndarray:
     while pts[-1] < hi:
         pts.append(pts[-1] * 1.12 + 1e-4)
     return np.array(pts)
-
-
-def _prices(c: Candidates, lower: float, iterations: int = 25) -> tuple[float, np.ndarray]:
-    """Capacity prices by subgradient on the Lagrangian bound (and the best bound seen)."""
-    model = BoundModel(c)
-    lam = np.zeros(model.cap.shape)
-    if model.width == 0:
-        return 0.0, lam
-    best, best_lam = np.inf, lam
-    theta, stall = 1.0, 0
-    for _ in range(iterations):
-        value, usage = model.evaluate(lam, want_usage=True)
-        if value < best - 1e-9:
-            best, best_lam, stall = value, lam.copy(), 0
-        else:
-            stall += 1
-            if stall >= 4:
-                theta, stall = theta / 2, 0
-        grad = model.cap - usage
-        norm = float(np.sum(grad**2))
-        if norm == 0 or theta < 1e-3:
-            break
-        gap = max(value - lower, 1e-9 * max(value, 1.0))
-        lam = np.maximum(0.0, lam - theta * gap / norm * grad)
-    return float(best), best_lam
 
 
 class BlockModel:
@@ -247,7 +222,7 @@ def _split_to_seats(c: Candidates, book: Book, attempts_by_case: dict, order: li
 
 
 def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=None, block_size: int = 2500):
-    """Greedy seed, prices, then CP-SAT block by block; returns (book, status, upper bound)."""
+    """Greedy seed, prices, then CP-SAT block by block; returns (book, status)."""
     started = time.perf_counter()
     seed_book = greedy(c)
     base = hopper(c)
@@ -260,12 +235,14 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     seed_value = value_of(seed_book)
     if value_of(base) > seed_value:
         seed_book, seed_value = base, value_of(base)
-    bound, lam = _prices(c, seed_value)
+    from .heuristics import obligations_met
+
+    _bound, lam = upper_bound(c, lower=seed_value, met=obligations_met(c, seed_book), iterations=25)
     mu = BoundModel(c).prices(lam)[0] if c.groups.n else np.zeros((len(c.class_groups), c.grid.n))
     mu = np.where(np.isfinite(mu), mu, 0.0)
     live = np.unique(c.contact_account[c.legal.any(axis=1)])
     if len(live) == 0:
-        return seed_book, "empty", bound
+        return seed_book, "empty"
     # blocks: cases ordered by eligibility class then value, cut into block_size pieces
     order = live[np.lexsort((-c.value[live], c.account_class[live]))]
     blocks = [order[i : i + block_size] for i in range(0, len(order), block_size)]
@@ -312,7 +289,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     greedy(c, final)  # fill whatever capacity is left
     final_value = value_of(final)
     if final_value + 1e-9 < seed_value:
-        return seed_book, "seed", bound
+        return seed_book, "seed"
     # the model prices pruned candidates, so even OPTIMAL is optimal for the pruned model only
     status = "cpsat " + ",".join(sorted(set(s.lower() for s in statuses)))
-    return final, status, bound
+    return final, status

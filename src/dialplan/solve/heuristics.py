@@ -85,10 +85,14 @@ def hopper(c: Candidates, passes: int = 5) -> Book:
     return book
 
 
-def greedy(c: Candidates, book: Book | None = None) -> Book:
+def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None) -> Book:
     """Marginal-gain greedy: callbacks, then obligations, then the attempt that adds the most
     expected recovery, one at a time (1 - prod(1 - q) is concave, so each case's gains fall
-    as it gets attempts)."""
+    as it gets attempts).
+
+    With slot prices ``mu`` (per eligibility class and slot, e.g. the bound's capacity
+    prices) each case tries its slots in order of priced gain ``value * q - mu``, so cheap
+    obligations take quiet slots and leave the busy ones to the cases worth most there."""
     if book is None:
         book = Book(c)
         place_callbacks(c, book)
@@ -99,7 +103,8 @@ def greedy(c: Candidates, book: Book | None = None) -> Book:
     for a, ks in contacts.items():
         ks_rows, ts = np.nonzero(c.legal[ks])
         qs = c.q[ks[ks_rows], ts]
-        order = np.argsort(-qs, kind="stable")
+        score = qs if mu is None else c.value[a] * qs - mu[c.account_class[a], ts]
+        order = np.argsort(-score, kind="stable")
         options[a] = [(float(qs[i]), int(ks[ks_rows[i]]), int(ts[i])) for i in order]
         survival = np.prod([1 - c.q[k, t] for k, t, _s, _r in book.case_attempts.get(a, [])]) if a in book.case_attempts else 1.0
         if options[a]:
@@ -124,3 +129,17 @@ def greedy(c: Candidates, book: Book | None = None) -> Book:
             owed = need[a] > len(book.case_attempts.get(a, []))
             heapq.heappush(heap, (-int(owed), -c.value[a] * survival * opts[i][0], a, i))
     return book
+
+
+def obligations_met(c: Candidates, book: Book) -> int:
+    """Obligations a book meets: frequency (history of today plus planned reach due) and
+    callbacks (the promised contact in the promised slot)."""
+    made = np.zeros(c.n_accounts, dtype=np.int64)
+    planned = set()
+    for a, atts in book.case_attempts.items():
+        made[a] = len(atts)
+        planned.update((k, t) for k, t, _s, _r in atts)
+    met = int(((c.due > 0) & (c.done_today + made >= c.due)).sum())
+    if len(c.callbacks):
+        met += sum((int(k), int(t)) in planned for k, t in zip(c.callbacks["cand"], c.callbacks["slot"]))
+    return met
