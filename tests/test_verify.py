@@ -18,8 +18,11 @@ import datetime as dt
 import json
 import math
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dialplan.errors import PlanError
 from dialplan.verify import RULES, contact_zones, phone_zones, verify_plan
@@ -221,6 +224,7 @@ def only(report, rule):
 
 
 def clean(report):
+    """Assert the report has no violation at all."""
     assert report.ok, report.render()
 
 
@@ -978,10 +982,6 @@ def test_date_and_policy_overrides(tmp_path):
 
 
 # --- cross-check of the columnar cap checks against brute force -----------------------------------------
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
 
 _NY = ZoneInfo("America/New_York")
 

@@ -9,14 +9,16 @@ Write a case's value as ``V * f(L)`` with ``V = balance * pay_propensity``,
 1. Seat capacity per (seat group, slot) is priced with multipliers ``lam >= 0`` (Lagrangian
    relaxation): the bound is ``sum(lam * capacity)`` plus each case's best priced value.
    Continuity is dropped and an attempt may use the cheapest eligible group of its slot.
-2. ``f`` is concave, so for any tangent point ``l0`` it lies below its tangent:
-   ``f(L) <= f(l0) + f'(l0) (L - l0)``; the case's value is then linear in its attempts.
-   Every tangent gives a valid bound; the case takes the smallest over a grid of ``l0``
-   (``l0 = inf`` is the constant ``V``).
+2. Split each case's choice by its number of attempts n. For a fixed n, ``f`` lies below
+   each of its tangents, ``f(L) <= f(l0) + f'(l0) (L - l0)``, so the case's best priced value
+   with n attempts is at most ``min over l0`` of the best linear value with n attempts. The
+   case's bound is the largest over n (n = 0 is worth 0). Keeping n outside the minimum
+   stops the relaxation from mixing "no call" with "a call" into a half call, which a single
+   tangent bound over all n would allow.
 3. Of the rules between a case's own attempts only counts remain: at most ``n_k`` attempts on
    contact k (its day cap, and what its gap and rolling windows allow in the whole grid) and
-   at most the account's cap over all; for linear values, the best such set is the top
-   positive items per contact, then the top overall.
+   at most the account's cap over all; for linear values the best n items under those caps
+   are each contact's top items merged, the top n overall.
 
 4. Obligations come first: the best plan meets at least as many obligations as ours (``M``).
    That constraint is priced too (``nu >= 0``): every case gains ``nu`` when its relaxed
@@ -32,7 +34,8 @@ import numpy as np
 
 from ..candidates import BIG, Candidates
 
-TANGENTS = np.array([0.01, 0.02, 0.04, 0.07, 0.1, 0.14, 0.2, 0.27, 0.35, 0.45, 0.6, 0.8, 1.1, 1.5, 2.2, 3.5])
+TANGENTS = np.array([0.01, 0.02, 0.035, 0.05, 0.07, 0.1, 0.14, 0.2, 0.27, 0.35, 0.45, 0.6, 0.8, 1.1, 1.5, 2.2, 3.5])
+MAX_ATTEMPTS = 12  # counts above this share one bound (the value is concave, so rarely reached)
 
 
 def _contact_count_cap(c: Candidates) -> np.ndarray:
@@ -55,19 +58,26 @@ class BoundModel:
         q = np.minimum(c.q[live], 1 - 1e-12)
         self.ell = np.where(c.legal[live], -np.log1p(-q), 0.0)
         self.legal = c.legal[live]
-        self.cap_k = _contact_count_cap(c)[live]
-        self.cap_a = c.account_max
-        self.width = int(min(self.cap_k.max(), c.grid.n)) if len(live) else 0
-        cap = c.groups.capacity
-        self.cap = cap
+        self.cap_k = np.minimum(_contact_count_cap(c)[live], MAX_ATTEMPTS)
+        self.width = int(self.cap_k.max()) if len(live) else 0
+        count = np.bincount(self.acc, weights=self.cap_k, minlength=c.n_accounts)
+        self.n_max = np.minimum(np.minimum(count, c.account_max), MAX_ATTEMPTS).astype(np.int64)
+        self.N = int(self.n_max.max()) if len(live) else 0
+        self.cap = c.groups.capacity
         self.need = np.maximum(c.due - c.done_today, 0)
-        self.n_callbacks = np.bincount(c.callbacks["acc"].to_numpy()[c.callbacks["acc"].to_numpy() >= 0], minlength=c.n_accounts) if len(c.callbacks) else np.zeros(c.n_accounts)
+        cb = c.callbacks["acc"].to_numpy() if len(c.callbacks) else np.zeros(0, np.int64)
+        self.n_callbacks = np.bincount(cb[cb >= 0], minlength=c.n_accounts).astype(np.float64)
         # an obligation met by today's history is met whatever the plan does
         self.auto_met = ((c.due > 0) & (self.need == 0)).astype(np.float64)
-        self.n_obligations = (c.due > 0).astype(np.int64) + self.n_callbacks
-        self.dead = np.ones(c.n_accounts, dtype=bool)
-        self.dead[self.acc] = False
-        self.usable = (c.class_groups[:, :, None] & (cap > 0)[None, :, :]) if c.groups.n else np.zeros((len(c.class_groups), 0, c.grid.n), bool)
+        self.n_obligations = (c.due > 0).astype(np.float64) + self.n_callbacks
+        self.usable = (c.class_groups[:, :, None] & (self.cap > 0)[None, :, :]) if c.groups.n else np.zeros((len(c.class_groups), 0, c.grid.n), bool)
+        # long format of each contact's top items, ordered by case: filled per tangent
+        rows = np.repeat(np.arange(len(live)), self.width)
+        cols = np.tile(np.arange(self.width), len(live))
+        keep = cols < self.cap_k[rows]
+        self.long_rows, self.long_cols = rows[keep], cols[keep]
+        self.long_acc = self.acc[self.long_rows]
+        self.last_met = 0.0
 
     def prices(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Cheapest usable group price per (class, slot) and which group it is (-1 none)."""
@@ -79,147 +89,93 @@ class BoundModel:
         mu = np.take_along_axis(priced, g[:, None, :], axis=1)[:, 0, :]
         return mu, np.where(np.isfinite(mu), g, -1)
 
+    def _top_n(self, r: np.ndarray):
+        """For each case, the best total of exactly n items (n = 1..N) under the count caps,
+        and the items in order: returns (totals [n_a, N], order of long entries, rank)."""
+        n_a = self.c.n_accounts
+        order = np.argsort(-r, axis=1, kind="stable")[:, : self.width]
+        top = np.take_along_axis(r, order, axis=1)
+        vals = top[self.long_rows, self.long_cols]
+        srt = np.lexsort((-vals, self.long_acc))
+        a_s, v_s = self.long_acc[srt], vals[srt]
+        first = np.searchsorted(a_s, a_s, side="left")
+        rank = np.arange(len(a_s)) - first
+        ok = (rank < self.N) & np.isfinite(v_s)
+        totals = np.full((n_a, self.N + 1), -np.inf)
+        totals[:, 0] = 0.0
+        # cumulative sums within each case, written at their rank
+        csum = np.cumsum(np.where(np.isfinite(v_s), v_s, 0.0))
+        base = np.where(first > 0, csum[first - 1], 0.0)
+        totals[a_s[ok], rank[ok] + 1] = (csum - base)[ok]
+        return totals, order, srt, rank
+
     def evaluate(self, lam: np.ndarray, want_usage: bool = False, nu: float = 0.0, met: int = 0):
         """Bound value at ``(lam, nu)`` (and the capacity use of the relaxed optimum)."""
         c = self.c
-        mu, g_of = self.prices(lam)
         n_a = c.n_accounts
-        best = c.value + nu * self.n_obligations  # tangent at infinity: V, every obligation credited
-        best_choice = np.full(n_a, -1)
-        best_forced = np.zeros(n_a, dtype=bool)
-        best_met = self.n_obligations.astype(np.float64)
-        mu_k = mu[self.cls]  # [n_k, n_s]
+        mu, g_of = self.prices(lam)
+        mu_k = mu[self.cls]
+        N = self.N
+        best = np.full((n_a, N + 1), np.inf)
+        arg = np.zeros((n_a, N + 1), dtype=np.int64)
         for j, l0 in enumerate(TANGENTS):
             c0 = 1 - np.exp(-l0) * (1 + l0)
             c1 = np.exp(-l0)
             r = np.where(self.legal, self.V[:, None] * c1 * self.ell - mu_k, -np.inf)
-            free, count = self._select(r, with_count=True)
-            val = c.value * c0 + free + nu * (self.n_callbacks + self.auto_met)
-            forced = np.zeros(n_a, dtype=bool)
-            has = self.need > 0
-            reached = has & (count >= self.need)
-            met_here = self.n_callbacks + self.auto_met + reached
-            if nu > 0:
-                val = val + nu * reached
-                alt = self._forced(r) + nu  # at least `need` attempts, the best of them
-                alt_val = c.value * c0 + alt + nu * (self.n_callbacks + self.auto_met)
-                take = has & ~reached & (alt_val > val)
-                val = np.where(take, alt_val, val)
-                forced = take
-                met_here = met_here + take
+            totals, *_ = self._top_n(r)
+            val = c.value[:, None] * c0 + totals
+            val[:, 0] = 0.0
             better = val < best
             best = np.where(better, val, best)
-            best_choice = np.where(better, j, best_choice)
-            best_forced = np.where(better, forced, best_forced)
-            best_met = np.where(better, met_here, best_met)
-        best = np.where(self.dead, nu * self.auto_met, best)
-        best_met = np.where(self.dead, self.auto_met, best_met)
-        self.last_met = float(best_met.sum())  # no candidate: no value, no new obligation
-        bound = float(np.sum(lam * self.cap) + best.sum() - nu * met)
+            arg = np.where(better, j, arg)
+        # f <= 1: n attempts are never worth more than V minus their cheapest prices; the
+        # tangent grid's last point already is close, the cap keeps the bound finite
+        n_idx = np.arange(N + 1)[None, :]
+        feasible = (n_idx <= self.n_max[:, None]) & np.isfinite(best)
+        credit = nu * ((n_idx >= np.maximum(self.need, 1)[:, None]) & (self.need[:, None] > 0))
+        score = np.where(feasible, best + credit, -np.inf)
+        n_star = np.argmax(score, axis=1)
+        per_case = score[np.arange(n_a), n_star] + nu * (self.auto_met + self.n_callbacks)
+        self.last_met = float(((n_star >= self.need) & (self.need > 0)).sum() + self.auto_met.sum() + self.n_callbacks.sum())
+        bound = float(np.sum(lam * self.cap) + per_case.sum() - nu * met)
         if not want_usage:
             return bound, None
         usage = np.zeros_like(self.cap, dtype=np.float64)
+        j_star = arg[np.arange(n_a), n_star]
         for j, l0 in enumerate(TANGENTS):
-            cases = best_choice == j
-            rows = cases[self.acc]
-            if not rows.any():
+            cases = (j_star == j) & (n_star > 0)
+            if not cases.any():
                 continue
             c1 = np.exp(-l0)
-            r = np.where(self.legal[rows], self.V[rows, None] * c1 * self.ell[rows] - mu_k[rows], -np.inf)
-            chosen = self._select(r, rows=np.flatnonzero(rows), return_mask=True)
-            # a forced case takes (at least) its single best item
-            frows = best_forced[self.acc[rows]]
-            if frows.any():
-                pick = np.argmax(r[frows], axis=1)
-                chosen[np.flatnonzero(frows), pick] = True
-            kk, tt = np.nonzero(chosen)
-            groups = g_of[self.cls[rows][kk], tt]
+            r = np.where(self.legal, self.V[:, None] * c1 * self.ell - mu_k, -np.inf)
+            _t, order, srt, rank = self._top_n(r)
+            a_s = self.long_acc[srt]
+            take = cases[a_s] & (rank < n_star[a_s])
+            rows = self.long_rows[srt][take]
+            cols = self.long_cols[srt][take]
+            tt = order[rows, cols]
+            groups = g_of[self.cls[rows], tt]
             ok = groups >= 0
             np.add.at(usage, (groups[ok], tt[ok]), 1.0)
         return bound, usage
 
-    def _forced(self, r: np.ndarray) -> np.ndarray:
-        """Per case: the best total of at least ``need`` items (top ``need`` items, negatives
-        included, plus any further positive ones); -inf when fewer items exist."""
-        n_a = self.c.n_accounts
-        order = np.argsort(-r, axis=1, kind="stable")
-        top = np.take_along_axis(r, order, axis=1)
-        avail = np.arange(r.shape[1])[None, :] < self.cap_k[:, None]
-        top = np.where(avail & np.isfinite(top), top, -np.inf)
-        width = int(max(1, min(self.need.max(initial=1), r.shape[1])))
-        # candidates per case: each contact's top `width` items, merged per case
-        vals = top[:, :width]
-        rows, cols = np.nonzero(np.isfinite(vals))
-        v = vals[rows, cols]
-        a = self.acc[rows]
-        srt = np.lexsort((-v, a))
-        a_s, v_s = a[srt], v[srt]
-        first = np.searchsorted(a_s, a_s, side="left")
-        rank = np.arange(len(a_s)) - first
-        need = self.need[a_s]
-        cap = self.cap_a[a_s]
-        inside = (rank < need) & (rank < cap)
-        extra = (rank >= need) & (rank < cap) & (v_s > 0)
-        total = np.bincount(a_s, weights=np.where(inside | extra, v_s, 0.0), minlength=n_a)
-        count = np.bincount(a_s, weights=inside, minlength=n_a)
-        return np.where(count >= np.maximum(self.need, 1), total, -np.inf)
-
-    def _select(self, r: np.ndarray, rows: np.ndarray | None = None, return_mask: bool = False, with_count: bool = False):
-        """Best value per case of the relaxed selection (top positive items per contact, then
-        top over the case), or the chosen-item mask."""
-        cap_k = self.cap_k if rows is None else self.cap_k[rows]
-        acc = self.acc if rows is None else self.acc[rows]
-        n_s = r.shape[1]
-        order = np.argsort(-r, axis=1, kind="stable")
-        top = np.take_along_axis(r, order, axis=1)
-        keep = (np.arange(n_s)[None, :] < cap_k[:, None]) & (top > 0)
-        vals = np.where(keep, top, 0.0)
-        n_a = self.c.n_accounts
-        count = np.bincount(acc, weights=keep.sum(axis=1), minlength=n_a)
-        over = np.flatnonzero(count > self.cap_a)
-        if len(over) == 0:
-            if return_mask:
-                mask = np.zeros_like(keep)
-                np.put_along_axis(mask, order, keep, axis=1)
-                return mask
-            total = np.bincount(acc, weights=vals.sum(axis=1), minlength=n_a)
-            return (total, count) if with_count else total
-        # cases whose account cap binds: keep their top items over all contacts
-        in_over = np.isin(acc, over)
-        ri, ci = np.nonzero(keep & in_over[:, None])
-        v = top[ri, ci]
-        a = acc[ri]
-        srt = np.lexsort((-v, a))
-        a_s = a[srt]
-        first = np.searchsorted(a_s, a_s, side="left")
-        rank = np.arange(len(a_s)) - first
-        drop = rank >= self.cap_a[a_s]
-        keep2 = keep.copy()
-        keep2[ri[srt[drop]], ci[srt[drop]]] = False
-        if return_mask:
-            mask = np.zeros_like(keep2)
-            np.put_along_axis(mask, order, keep2, axis=1)
-            return mask
-        total = np.bincount(acc, weights=np.where(keep2, top, 0.0).sum(axis=1), minlength=n_a)
-        return (total, np.bincount(acc, weights=keep2.sum(axis=1), minlength=n_a)) if with_count else total
-
 
 def upper_bound(c: Candidates, lower: float | None = None, met: int = 0, iterations: int = 60) -> tuple[float, np.ndarray]:
-    """The tightest bound found (and its capacity prices): a search over the obligation price
-    ``nu`` and subgradient descent on the capacity prices ``lam``. ``met`` is the number of
+    """The tightest bound found (and its capacity prices): subgradient descent on the
+    capacity prices ``lam`` and the obligation price ``nu``. ``met`` is the number of
     obligations our plan meets (the best plan meets at least as many)."""
     model = BoundModel(c)
     lam = np.zeros(model.cap.shape)
-    if model.width == 0:
-        return float(c.value[model.n_obligations > 0].sum() * 0), lam
+    if model.N == 0:
+        return 0.0, lam
     target = lower if lower is not None else 0.0
-    best, best_lam, best_nu = np.inf, lam, 0.0
+    best, best_lam = np.inf, lam
     nu = float(np.quantile(c.value[c.value > 0], 0.5)) if met and (c.value > 0).any() else 0.0
     theta, stall = 1.0, 0
     for _ in range(iterations):
         value, usage = model.evaluate(lam, want_usage=True, nu=nu, met=met)
         if value < best - 1e-9:
-            best, best_lam, best_nu, stall = value, lam.copy(), nu, 0
+            best, best_lam, stall = value, lam.copy(), 0
         else:
             stall += 1
             if stall >= 5:

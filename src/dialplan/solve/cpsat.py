@@ -31,7 +31,7 @@ from .book import Book
 from .bound import BoundModel, upper_bound
 from .heuristics import greedy, hopper, obligation_need
 
-ELL_SCALE = 10_000
+ELL_SCALE = 1_000
 
 
 def _tangent_points(lo: float, hi: float) -> np.ndarray:
@@ -102,7 +102,7 @@ class BlockModel:
                     if len(inside) > limit:
                         m.Add(sum(inside) <= limit)
         total_v = max(float(c.value[cases].sum()), 1e-9)
-        self.unit = total_v / 1e8  # value units: the whole block is worth 1e8
+        self.unit = total_v / 1e6  # value units: the whole block is worth 1e6
         self.v: dict = {}
         self.ob_terms = []
         self.y: dict = {}
@@ -124,31 +124,39 @@ class BlockModel:
                 for k, t, g, v in items:
                     m.AddImplication(v, ys[g])
                 self.y[a] = ys
+            on = [1 if hint.get((k, t)) == g else 0 for k, t, g, _v in items]
+            # obligations (before value: a case worth nothing may still be owed a call)
+            owed = int(need[a])
+            if owed > 0:
+                met = m.NewBoolVar("")
+                m.Add(sum(v for *_r, v in items) >= owed).OnlyEnforceIf(met)
+                self.ob_terms.append(met)
+                m.AddHint(met, 1 if sum(on) >= owed else 0)
             # value of the case
             V = c.value[a] / self.unit
             if V <= 0:
                 continue
             ells = np.array([ell[k, t] for k, t, _g, _v in items])
             lint = [int(math.ceil(e * ELL_SCALE)) for e in ells]
-            L = sum(li * v for li, (_k, _t, _g, v) in zip(lint, items))
             top = float(np.sort(ells)[::-1][: max(1, min(amax, len(ells)))].sum())
+            # L_a = sum of ceil(ELL_SCALE * -log(1 - q)) over the attempts (rounded up: the
+            # tangents below then over-estimate, never under-estimate, the case's value)
+            L = m.NewIntVar(0, int(sum(lint)), "")
+            m.Add(L == sum(li * v for li, (_k, _t, _g, v) in zip(lint, items)))
             va = m.NewIntVar(0, int(math.ceil(V)), "")
+            l_hint = sum(li * o for li, o in zip(lint, on))
+            v_hint = int(math.ceil(V))
             for l0 in _tangent_points(max(float(ells.min()) / 2, 1e-4), max(top, 1e-3)):
                 c0 = 1 - math.exp(-l0) * (1 + l0)
                 c1 = math.exp(-l0)
-                # ELL_SCALE * v <= ELL_SCALE * V * c0 + V * c1 * Lint   (rounded up: stays an over-estimate)
-                m.Add(
-                    ELL_SCALE * va
-                    <= int(math.ceil(ELL_SCALE * V * c0))
-                    + sum(int(math.ceil(V * c1 * li)) * v for li, (_k, _t, _g, v) in zip(lint, items))
-                )
+                # ELL_SCALE * v <= ELL_SCALE * V * (c0 + c1 * L / ELL_SCALE)
+                const = int(math.ceil(ELL_SCALE * V * c0))
+                slope = int(math.ceil(V * c1))
+                m.Add(ELL_SCALE * va <= const + slope * L)
+                v_hint = min(v_hint, (const + slope * l_hint) // ELL_SCALE)
+            m.AddHint(L, l_hint)
+            m.AddHint(va, max(v_hint, 0))
             self.v[a] = va
-            # obligations
-            owed = int(need[a])
-            if owed > 0:
-                met = m.NewBoolVar("")
-                m.Add(sum(v for *_r, v in items) >= owed).OnlyEnforceIf(met)
-                self.ob_terms.append(met)
         at_slot: dict = {}
         for (k, t, _g), var in self.x.items():
             at_slot.setdefault((k, t), []).append(var)
@@ -159,6 +167,7 @@ class BlockModel:
                     met = m.NewBoolVar("")
                     m.Add(sum(vs) >= 1).OnlyEnforceIf(met)
                     self.ob_terms.append(met)
+                    m.AddHint(met, 1 if (k, t) in hint else 0)
         weight = int(sum(math.ceil(c.value[a] / self.unit) for a in self.v) + 1)
         m.Maximize(weight * sum(self.ob_terms) + sum(self.v.values()))
         # hint: the seed plan
