@@ -61,7 +61,7 @@ class Candidates:
     continuity: np.ndarray  # bool per account
     due: np.ndarray  # frequency attempts due today (before today's history)
     done_today: np.ndarray  # history attempts dated D
-    callbacks: pd.DataFrame  # callbacks on D: account_id, contact_id, seat_id, slot, acc, cand
+    callbacks: pd.DataFrame  # callbacks on D: account_id, contact_id, seat_id, slot, acc, cand, seat_req
     # callable contacts (k = 0..n_k-1)
     contact_row: np.ndarray  # row in portfolio.contacts
     contact_account: np.ndarray  # account row
@@ -92,6 +92,8 @@ def _minutes(text: str) -> int:
 def build_seat_groups(portfolio: Portfolio, grid: SlotGrid) -> SeatGroups:
     seats = portfolio.seats
     owners = set(portfolio.accounts["owner_seat"]) - {""}
+    # a skill no case requires does not tell seats apart
+    wanted = set(portfolio.accounts["required_skill"]) - {""}
     n_s = grid.n
     seat_cap = np.zeros((len(seats), n_s), dtype=np.int64)
     for (zone, start, end, breaks, aph), idx in seats.groupby(
@@ -110,7 +112,7 @@ def build_seat_groups(portfolio: Portfolio, grid: SlotGrid) -> SeatGroups:
     key = seats.apply(
         lambda r: (
             r["team"],
-            ";".join(sorted(filter(None, r["skills"].split(";")))),
+            ";".join(sorted(set(filter(None, r["skills"].split(";"))) & wanted)),
             r["timezone"],
             r["shift_start"],
             r["shift_end"],
@@ -419,6 +421,12 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     cbs = callbacks_due(portfolio.callbacks, grid, day, policy.timezone)
     cbs["acc"] = acc_index.get_indexer(cbs["account_id"])
     cbs["cand"] = k_hist[con_index.get_indexer(cbs["contact_id"])] if len(cbs) else pd.Series(dtype="int64")
+    # the promising seat must make the callback when it works in that slot; else any seat may
+    seat_pos = pd.Index(portfolio.seats["seat_id"]).get_indexer(cbs["seat_id"]) if len(cbs) else np.zeros(0, np.int64)
+    slot = cbs["slot"].to_numpy() if len(cbs) else np.zeros(0, np.int64)
+    works = (seat_pos >= 0) & (slot >= 0)
+    works[works] = groups.seat_capacity[seat_pos[works], slot[works]] > 0
+    cbs["seat_req"] = np.where(works, seat_pos, -1)
 
     return Candidates(
         grid=grid,

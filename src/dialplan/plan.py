@@ -120,15 +120,15 @@ class Plan:
         cbs = c.callbacks
         parts = [freq]
         if len(cbs):
-            seats = c.portfolio.seats["seat_id"].to_numpy()
+            required = cbs["seat_req"].to_numpy()
             planned = {}
-            for acc_i, cand, slot, seat in zip(a["account"], a["cand"], a["slot"], a["seat"]):
-                planned[(cand, slot)] = seats[seat]
+            for cand, slot, seat in zip(a["cand"], a["slot"], a["seat"]):
+                planned[(int(cand), int(slot))] = int(seat)
             met_cb, why_cb, starts = [], [], []
             for i in range(len(cbs)):
                 k, t = int(cbs["cand"].iat[i]), int(cbs["slot"].iat[i])
                 starts.append(c.grid.iso(c.grid.starts[[t]])[0] if t >= 0 else "")
-                hit = (k, t) in planned
+                hit = (k, t) in planned and (required[i] < 0 or planned[(k, t)] == required[i])
                 met_cb.append(hit)
                 if hit:
                     why_cb.append("")

@@ -16,8 +16,9 @@ from ..candidates import Candidates
 class Book:
     """Planned attempts per case with incremental rule checks."""
 
-    def __init__(self, cands: Candidates, seat_rem: np.ndarray | None = None):
+    def __init__(self, cands: Candidates, seat_rem: np.ndarray | None = None, reseat: bool = True):
         self.c = cands
+        self.reseat = reseat
         self.seat_rem = (cands.groups.seat_capacity.copy() if seat_rem is None else seat_rem.copy())
         self.case_slots: dict[int, set] = {}
         self.case_seat: dict[int, int] = {}
@@ -109,7 +110,7 @@ class Book:
         if not self.can_add(a, k, t):
             return False
         seats = self.seats_for(a, t)
-        if len(seats) == 0 and self.c.continuity[a] and a in self.case_seat and self._reseat(a, t):
+        if len(seats) == 0 and self.reseat and self.c.continuity[a] and a in self.case_seat and self._reseat(a, t):
             seats = self.seats_for(a, t)
         if len(seats) == 0:
             return False

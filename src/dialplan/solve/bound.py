@@ -6,9 +6,10 @@ Write a case's value as ``V * f(L)`` with ``V = balance * pay_propensity``,
 ``L = sum(-log(1 - q))`` over its attempts and ``f(L) = 1 - exp(-L)``, which is exactly
 ``V * (1 - prod(1 - q))``. Then relax, each step only enlarging the feasible set or the value:
 
-1. Seat capacity per (seat group, slot) is priced with multipliers ``lam >= 0`` (Lagrangian
-   relaxation): the bound is ``sum(lam * capacity)`` plus each case's best priced value.
-   Continuity is dropped and an attempt may use the cheapest eligible group of its slot.
+1. Seats of the same team, skills and shift are pooled (breaks and ownership dropped) and the
+   pool's capacity per slot is priced with multipliers ``lam >= 0`` (Lagrangian relaxation):
+   the bound is ``sum(lam * capacity)`` plus each case's best priced value. Continuity is
+   kept at pool level: a case picks one pool it may use and only that pool's slots.
 2. Split each case's choice by its number of attempts n. For a fixed n, ``f`` lies below
    each of its tangents, ``f(L) <= f(l0) + f'(l0) (L - l0)``, so the case's best priced value
    with n attempts is at most ``min over l0`` of the best linear value with n attempts. The
@@ -30,11 +31,13 @@ Any ``lam >= 0`` and ``nu >= 0`` give a valid bound; the search only makes it ti
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from ..candidates import BIG, Candidates
 
-TANGENTS = np.array([0.01, 0.02, 0.035, 0.05, 0.07, 0.1, 0.14, 0.2, 0.27, 0.35, 0.45, 0.6, 0.8, 1.1, 1.5, 2.2, 3.5])
+TANGENTS = np.array([0.02, 0.05, 0.1, 0.16, 0.24, 0.35, 0.5, 0.75, 1.1, 1.7, 3.0])
 MAX_ATTEMPTS = 12  # counts above this share one bound (the value is concave, so rarely reached)
 
 
@@ -63,14 +66,28 @@ class BoundModel:
         count = np.bincount(self.acc, weights=self.cap_k, minlength=c.n_accounts)
         self.n_max = np.minimum(np.minimum(count, c.account_max), MAX_ATTEMPTS).astype(np.int64)
         self.N = int(self.n_max.max()) if len(live) else 0
-        self.cap = c.groups.capacity
+        # pools: seat groups that differ only in breaks or rate
+        keys = {}
+        pool_of = np.zeros(c.groups.n, dtype=np.int64)
+        for g in range(c.groups.n):
+            members = c.groups.members[g]
+            seat = c.portfolio.seats.iloc[members[0]]
+            # owners are pooled with their like (a relaxation: an owner's cases may use the pool)
+            key = (c.groups.team[g], c.groups.skills[g], seat["timezone"], seat["shift_start"], seat["shift_end"])
+            pool_of[g] = keys.setdefault(key, len(keys))
+        self.n_pools = len(keys)
+        self.cap = np.zeros((self.n_pools, c.grid.n), dtype=np.float64)
+        np.add.at(self.cap, pool_of, c.groups.capacity)
+        self.class_pools = np.zeros((len(c.class_groups), self.n_pools), dtype=bool)
+        for g in range(c.groups.n):
+            self.class_pools[:, pool_of[g]] |= c.class_groups[:, g]
+        self.pool_usable = self.cap > 0
         self.need = np.maximum(c.due - c.done_today, 0)
         cb = c.callbacks["acc"].to_numpy() if len(c.callbacks) else np.zeros(0, np.int64)
         self.n_callbacks = np.bincount(cb[cb >= 0], minlength=c.n_accounts).astype(np.float64)
         # an obligation met by today's history is met whatever the plan does
         self.auto_met = ((c.due > 0) & (self.need == 0)).astype(np.float64)
         self.n_obligations = (c.due > 0).astype(np.float64) + self.n_callbacks
-        self.usable = (c.class_groups[:, :, None] & (self.cap > 0)[None, :, :]) if c.groups.n else np.zeros((len(c.class_groups), 0, c.grid.n), bool)
         # long format of each contact's top items, ordered by case: filled per tangent
         rows = np.repeat(np.arange(len(live)), self.width)
         cols = np.tile(np.arange(self.width), len(live))
@@ -78,107 +95,145 @@ class BoundModel:
         self.long_rows, self.long_cols = rows[keep], cols[keep]
         self.long_acc = self.acc[self.long_rows]
         self.last_met = 0.0
+        self._rows_cache: dict = {}
+        self._sel_cache: dict = {}
 
-    def prices(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Cheapest usable group price per (class, slot) and which group it is (-1 none)."""
-        if self.c.groups.n == 0:
-            shape = (len(self.c.class_groups), self.c.grid.n)
-            return np.full(shape, np.inf), np.full(shape, -1)
-        priced = np.where(self.usable, lam[None, :, :], np.inf)
-        g = np.argmin(priced, axis=1)
-        mu = np.take_along_axis(priced, g[:, None, :], axis=1)[:, 0, :]
-        return mu, np.where(np.isfinite(mu), g, -1)
+    def prices(self, lam: np.ndarray) -> np.ndarray:
+        """Slot price per (class, slot): the cheapest pool the class may use (inf: none)."""
+        if self.n_pools == 0:
+            return np.full((len(self.c.class_groups), self.c.grid.n), np.inf)
+        priced = np.where(self.class_pools[:, :, None] & self.pool_usable[None, :, :], lam[None, :, :], np.inf)
+        return priced.min(axis=1)
 
-    def _top_n(self, r: np.ndarray):
-        """For each case, the best total of exactly n items (n = 1..N) under the count caps,
-        and the items in order: returns (totals [n_a, N], order of long entries, rank)."""
+    def _top_n(self, r: np.ndarray, rows: np.ndarray):
+        """For each case, the best total of exactly n items (n = 0..N) among contacts ``rows``
+        under the count caps; also the item order for recovering the choice."""
         n_a = self.c.n_accounts
-        order = np.argsort(-r, axis=1, kind="stable")[:, : self.width]
+        w = self.width
+        if w < r.shape[1]:
+            part = np.argpartition(-r, w - 1, axis=1)[:, :w]
+            sub = np.take_along_axis(r, part, axis=1)
+            order = np.take_along_axis(part, np.argsort(-sub, axis=1, kind="stable"), axis=1)
+        else:
+            order = np.argsort(-r, axis=1, kind="stable")
         top = np.take_along_axis(r, order, axis=1)
-        vals = top[self.long_rows, self.long_cols]
-        srt = np.lexsort((-vals, self.long_acc))
-        a_s, v_s = self.long_acc[srt], vals[srt]
+        sel = self._long_sel(rows)
+        lr, lc = self.long_rows[sel], self.long_cols[sel]
+        local = np.searchsorted(rows, lr)
+        vals = top[local, lc]
+        acc = self.acc[lr]
+        srt = np.lexsort((-vals, acc))
+        a_s, v_s = acc[srt], vals[srt]
         first = np.searchsorted(a_s, a_s, side="left")
         rank = np.arange(len(a_s)) - first
-        ok = (rank < self.N) & np.isfinite(v_s)
+        finite = np.isfinite(v_s)
+        ok = (rank < self.N) & finite
         totals = np.full((n_a, self.N + 1), -np.inf)
         totals[:, 0] = 0.0
-        # cumulative sums within each case, written at their rank
-        csum = np.cumsum(np.where(np.isfinite(v_s), v_s, 0.0))
-        base = np.where(first > 0, csum[first - 1], 0.0)
+        csum = np.cumsum(np.where(finite, v_s, 0.0))
+        base = np.where(first > 0, csum[np.maximum(first - 1, 0)], 0.0)
         totals[a_s[ok], rank[ok] + 1] = (csum - base)[ok]
-        return totals, order, srt, rank
+        return totals, (order, local, lr, lc, srt, rank)
+
+    def _pool_rows(self, b: int) -> np.ndarray:
+        if b not in self._rows_cache:
+            self._rows_cache[b] = np.flatnonzero(self.class_pools[self.cls, b] & (self.legal & self.pool_usable[b][None, :]).any(axis=1))
+        return self._rows_cache[b]
+
+    def _long_sel(self, rows: np.ndarray) -> np.ndarray:
+        key = (len(rows), int(rows[0]) if len(rows) else -1, int(rows[-1]) if len(rows) else -1)
+        if key not in self._sel_cache:
+            self._sel_cache[key] = np.isin(self.long_rows, rows)
+        return self._sel_cache[key]
 
     def evaluate(self, lam: np.ndarray, want_usage: bool = False, nu: float = 0.0, met: int = 0):
         """Bound value at ``(lam, nu)`` (and the capacity use of the relaxed optimum)."""
         c = self.c
         n_a = c.n_accounts
-        mu, g_of = self.prices(lam)
-        mu_k = mu[self.cls]
         N = self.N
-        best = np.full((n_a, N + 1), np.inf)
-        arg = np.zeros((n_a, N + 1), dtype=np.int64)
-        for j, l0 in enumerate(TANGENTS):
-            c0 = 1 - np.exp(-l0) * (1 + l0)
-            c1 = np.exp(-l0)
-            r = np.where(self.legal, self.V[:, None] * c1 * self.ell - mu_k, -np.inf)
-            totals, *_ = self._top_n(r)
-            val = c.value[:, None] * c0 + totals
-            val[:, 0] = 0.0
-            better = val < best
-            best = np.where(better, val, best)
-            arg = np.where(better, j, arg)
-        # f <= 1: n attempts are never worth more than V minus their cheapest prices; the
-        # tangent grid's last point already is close, the cap keeps the bound finite
         n_idx = np.arange(N + 1)[None, :]
-        feasible = (n_idx <= self.n_max[:, None]) & np.isfinite(best)
         credit = nu * ((n_idx >= np.maximum(self.need, 1)[:, None]) & (self.need[:, None] > 0))
-        score = np.where(feasible, best + credit, -np.inf)
-        n_star = np.argmax(score, axis=1)
-        per_case = score[np.arange(n_a), n_star] + nu * (self.auto_met + self.n_callbacks)
-        self.last_met = float(((n_star >= self.need) & (self.need > 0)).sum() + self.auto_met.sum() + self.n_callbacks.sum())
+        feasible_n = n_idx <= self.n_max[:, None]
+        case_best = np.zeros(n_a)  # n = 0 on any pool: worth 0
+        case_n = np.zeros(n_a, dtype=np.int64)
+        case_pool = np.full(n_a, -1)
+        case_j = np.zeros(n_a, dtype=np.int64)
+        for b in range(self.n_pools):
+            rows = self._pool_rows(b)
+            if len(rows) == 0:
+                continue
+            legal = self.legal[rows] & self.pool_usable[b][None, :]
+            price = lam[b][None, :]
+            best = np.full((n_a, N + 1), np.inf)
+            arg = np.zeros((n_a, N + 1), dtype=np.int64)
+            for j, l0 in enumerate(TANGENTS):
+                c0 = 1 - np.exp(-l0) * (1 + l0)
+                c1 = np.exp(-l0)
+                r = np.where(legal, self.V[rows, None] * c1 * self.ell[rows] - price, -np.inf)
+                totals, _ = self._top_n(r, rows)
+                val = c.value[:, None] * c0 + totals
+                val[:, 0] = 0.0
+                better = val < best
+                best = np.where(better, val, best)
+                arg = np.where(better, j, arg)
+            score = np.where(feasible_n & np.isfinite(best), best + credit, -np.inf)
+            n_b = np.argmax(score, axis=1)
+            s_b = score[np.arange(n_a), n_b]
+            win = s_b > case_best
+            case_best = np.where(win, s_b, case_best)
+            case_n = np.where(win, n_b, case_n)
+            case_pool = np.where(win, b, case_pool)
+            case_j = np.where(win, arg[np.arange(n_a), n_b], case_j)
+        # a case with no pool or no item still owns its callbacks and auto-met obligations
+        zero_credit = credit[:, 0]
+        case_best = np.maximum(case_best, zero_credit)
+        per_case = case_best + nu * (self.auto_met + self.n_callbacks)
+        self.last_met = float(((case_n >= self.need) & (self.need > 0)).sum() + self.auto_met.sum() + self.n_callbacks.sum())
         bound = float(np.sum(lam * self.cap) + per_case.sum() - nu * met)
         if not want_usage:
             return bound, None
-        usage = np.zeros_like(self.cap, dtype=np.float64)
-        j_star = arg[np.arange(n_a), n_star]
-        for j, l0 in enumerate(TANGENTS):
-            cases = (j_star == j) & (n_star > 0)
-            if not cases.any():
+        usage = np.zeros_like(self.cap)
+        for b in range(self.n_pools):
+            chosen = (case_pool == b) & (case_n > 0)
+            if not chosen.any():
                 continue
-            c1 = np.exp(-l0)
-            r = np.where(self.legal, self.V[:, None] * c1 * self.ell - mu_k, -np.inf)
-            _t, order, srt, rank = self._top_n(r)
-            a_s = self.long_acc[srt]
-            take = cases[a_s] & (rank < n_star[a_s])
-            rows = self.long_rows[srt][take]
-            cols = self.long_cols[srt][take]
-            tt = order[rows, cols]
-            groups = g_of[self.cls[rows], tt]
-            ok = groups >= 0
-            np.add.at(usage, (groups[ok], tt[ok]), 1.0)
+            rows = self._pool_rows(b)
+            legal = self.legal[rows] & self.pool_usable[b][None, :]
+            for j in np.unique(case_j[chosen]):
+                l0 = TANGENTS[j]
+                c1 = np.exp(-l0)
+                r = np.where(legal, self.V[rows, None] * c1 * self.ell[rows] - lam[b][None, :], -np.inf)
+                _t, (order, local, lr, lc, srt, rank) = self._top_n(r, rows)
+                a_s = self.acc[lr][srt]
+                take = chosen[a_s] & (case_j[a_s] == j) & (rank < case_n[a_s])
+                tt = order[local[srt][take], lc[srt][take]]
+                np.add.at(usage[b], tt, 1.0)
         return bound, usage
 
 
-def upper_bound(c: Candidates, lower: float | None = None, met: int = 0, iterations: int = 60) -> tuple[float, np.ndarray]:
+def upper_bound(c: Candidates, lower: float | None = None, met: int = 0, iterations: int = 40,
+                lam: np.ndarray | None = None, nu: float | None = None, deadline: float | None = None) -> tuple[float, np.ndarray, float]:
     """The tightest bound found (and its capacity prices): subgradient descent on the
     capacity prices ``lam`` and the obligation price ``nu``. ``met`` is the number of
     obligations our plan meets (the best plan meets at least as many)."""
     model = BoundModel(c)
-    lam = np.zeros(model.cap.shape)
+    lam = np.zeros(model.cap.shape) if lam is None else lam.copy()
     if model.N == 0:
-        return 0.0, lam
+        return 0.0, lam, 0.0
     target = lower if lower is not None else 0.0
-    best, best_lam = np.inf, lam
-    nu = float(np.quantile(c.value[c.value > 0], 0.5)) if met and (c.value > 0).any() else 0.0
+    best, best_lam, best_nu = np.inf, lam, 0.0
+    if nu is None:
+        nu = float(np.quantile(c.value[c.value > 0], 0.5)) if met and (c.value > 0).any() else 0.0
     theta, stall = 1.0, 0
-    for _ in range(iterations):
+    for i in range(iterations):
+        if deadline is not None and i > 0 and time.perf_counter() > deadline:
+            break
         value, usage = model.evaluate(lam, want_usage=True, nu=nu, met=met)
         if value < best - 1e-9:
-            best, best_lam, stall = value, lam.copy(), 0
+            best, best_lam, best_nu, stall = value, lam.copy(), nu, 0
         else:
             stall += 1
-            if stall >= 5:
+            if stall >= 3:
                 theta, stall = theta / 2, 0
         grad = model.cap - usage  # d bound / d lam
         grad_nu = model.last_met - met  # d bound / d nu
@@ -189,4 +244,4 @@ def upper_bound(c: Candidates, lower: float | None = None, met: int = 0, iterati
         step = theta * gap / norm
         lam = np.maximum(0.0, lam - step * grad)
         nu = max(0.0, nu - step * grad_nu) if met else 0.0
-    return float(best), best_lam
+    return float(best), best_lam, best_nu

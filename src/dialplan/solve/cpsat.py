@@ -44,7 +44,8 @@ def _tangent_points(lo: float, hi: float) -> np.ndarray:
 class BlockModel:
     """CP-SAT model of one block of cases."""
 
-    def __init__(self, c: Candidates, cases: np.ndarray, capacity: np.ndarray, mu: np.ndarray, seed_book: Book, keep_slots: int = 10):
+    def __init__(self, c: Candidates, cases: np.ndarray, capacity: np.ndarray, mu: np.ndarray, seed_book: Book,
+                 keep_slots: int = 8, keep_groups: int = 2):
         self.c = c
         self.m = cp_model.CpModel()
         self.cases = cases
@@ -60,18 +61,32 @@ class BlockModel:
             for k, t, seat, _r in seed_book.case_attempts.get(int(a), []):
                 hint[(k, t)] = int(seat_group[seat])
         cb_slots = {}
+        cb_group = {}
         for i in range(len(c.callbacks)):
             k, t = int(c.callbacks["cand"].iat[i]), int(c.callbacks["slot"].iat[i])
             if k >= 0 and t >= 0 and in_block[c.contact_account[k]]:
                 cb_slots.setdefault(k, set()).add(t)
+                req = int(c.callbacks["seat_req"].iat[i])
+                if req >= 0:
+                    cb_group[(k, t)] = int(seat_group[req])
         self.x: dict = {}
         by_case: dict = {}
         by_contact: dict = {}
         cap_terms: dict = {}
         usable = c.groups.capacity > 0
+        hint_groups: dict = {}
+        for (k, t), g in hint.items():
+            hint_groups.setdefault(int(c.contact_account[k]), set()).add(g)
+        case_groups: dict = {}
         for k in ks:
             a = int(c.contact_account[k])
-            groups = np.flatnonzero(c.class_groups[c.account_class[a]])
+            if a not in case_groups:
+                # the seed plan's group plus the groups with most room in the case's best slots
+                eligible = np.flatnonzero(c.class_groups[c.account_class[a]])
+                room = capacity[eligible][:, c.legal[c.contact_account == a].any(axis=0)].sum(axis=1)
+                best = eligible[np.argsort(-room, kind="stable")[:keep_groups]]
+                case_groups[a] = sorted(set(best.tolist()) | hint_groups.get(a, set()))
+            groups = case_groups[a]
             slots = np.flatnonzero(c.legal[k])
             score = c.value[a] * c.q[k, slots] - mu[c.account_class[a], slots]
             keep = set(slots[np.argsort(-score, kind="stable")[:keep_slots]].tolist())
@@ -158,8 +173,9 @@ class BlockModel:
             m.AddHint(va, max(v_hint, 0))
             self.v[a] = va
         at_slot: dict = {}
-        for (k, t, _g), var in self.x.items():
-            at_slot.setdefault((k, t), []).append(var)
+        for (k, t, g), var in self.x.items():
+            if cb_group.get((k, t), g) == g:
+                at_slot.setdefault((k, t), []).append(var)
         for k, slots_ in cb_slots.items():
             for t in slots_:
                 vs = at_slot.get((k, t), [])
@@ -192,16 +208,21 @@ class BlockModel:
 
 def _split_to_seats(c: Candidates, book: Book, attempts_by_case: dict, order: list) -> list:
     """Give each case's group attempts to one seat of the group (continuity); return the cases
-    that did not fit."""
+    that did not fit. A case owed a callback by a named seat goes to that seat first."""
     failed = []
     members = c.groups.members
+    prefer = {}
+    for a_, req in zip(c.callbacks["acc"], c.callbacks["seat_req"]) if len(c.callbacks) else ():
+        if req >= 0:
+            prefer[int(a_)] = int(req)
+    order = sorted(order, key=lambda a: (a not in prefer,))
     for a in order:
         atts = attempts_by_case[a]
         groups = {g for _k, _t, g in atts}
         placed = False
         if c.continuity[a] and len(groups) == 1:
             g = groups.pop()
-            cand_seats = sorted(members[g], key=lambda s: -book.seat_rem[s].sum())
+            cand_seats = sorted(members[g], key=lambda s: (s != prefer.get(a), -book.seat_rem[s].sum()))
             for s in cand_seats:
                 if all(book.seat_rem[s, t] > 0 for _k, t, _g in atts) and all(book.can_add(a, k, t) for k, t, _g in atts):
                     ok = True
@@ -230,75 +251,109 @@ def _split_to_seats(c: Candidates, book: Book, attempts_by_case: dict, order: li
     return failed
 
 
-def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=None, block_size: int = 2500):
-    """Greedy seed, prices, then CP-SAT block by block; returns (book, status)."""
-    started = time.perf_counter()
-    seed_book = greedy(c)
-    base = hopper(c)
-    from ..plan import expected_recovery
+def _case_value(c: Candidates, book: Book, cases) -> float:
+    total = 0.0
+    for a in cases:
+        atts = book.case_attempts.get(int(a))
+        if atts:
+            total += c.value[a] * (1.0 - float(np.prod([1.0 - c.q[k, t] for k, t, _s, _r in atts])))
+    return total
 
-    def value_of(book: Book) -> float:
-        arr = book.attempts()
-        return expected_recovery(c, arr["account"], arr["cand"], arr["slot"])
 
-    seed_value = value_of(seed_book)
-    if value_of(base) > seed_value:
-        seed_book, seed_value = base, value_of(base)
-    from .heuristics import obligations_met
+def _case_obligations(c: Candidates, book: Book, cases, need: np.ndarray, callbacks: dict) -> int:
+    met = 0
+    for a in cases:
+        atts = book.case_attempts.get(int(a), [])
+        if need[a] > 0 and len(atts) >= need[a]:
+            met += 1
+        for k, t, req in callbacks.get(int(a), ()):
+            met += any(kk == k and tt == t and (req < 0 or s_ == req) for kk, tt, s_, _r in atts)
+    return met
 
-    _bound, lam = upper_bound(c, lower=seed_value, met=obligations_met(c, seed_book), iterations=25)
-    mu = BoundModel(c).prices(lam)[0] if c.groups.n else np.zeros((len(c.class_groups), c.grid.n))
-    mu = np.where(np.isfinite(mu), mu, 0.0)
+
+def lns(c: Candidates, book: Book, mu: np.ndarray, deadline: float, seed: int = 0, block_size: int = 150, progress=None) -> list:
+    """Improve ``book`` in place, block by block: free a block's attempts, let CP-SAT
+    re-plan the block in the capacity that frees, and keep the result only if it meets no
+    fewer obligations and recovers more."""
     live = np.unique(c.contact_account[c.legal.any(axis=1)])
-    if len(live) == 0:
-        return seed_book, "empty"
-    # blocks: cases ordered by eligibility class then value, cut into block_size pieces
-    order = live[np.lexsort((-c.value[live], c.account_class[live]))]
-    blocks = [order[i : i + block_size] for i in range(0, len(order), block_size)]
-    # capacity allocation: each block keeps what its cases use in the seed plan, plus an
-    # equal share of the spare
-    seat_group = c.groups.seat_group
-    used = np.zeros((len(blocks),) + c.groups.capacity.shape, dtype=np.int64)
-    block_of = np.full(c.n_accounts, -1)
-    for b, cases in enumerate(blocks):
-        block_of[cases] = b
-    for a, atts in seed_book.case_attempts.items():
-        for _k, t, s, _r in atts:
-            if block_of[a] >= 0:
-                used[block_of[a], seat_group[s], t] += 1
-    spare = c.groups.capacity - used.sum(axis=0)
-    share = spare // len(blocks)
-    alloc = used + share[None]
-    alloc[0] += spare - share * len(blocks)
-    remaining = time_limit - (time.perf_counter() - started)
-    final = Book(c)
     statuses = []
+    if len(live) == 0:
+        return statuses
+    need = obligation_need(c)
+    callbacks: dict = {}
+    for i in range(len(c.callbacks)):
+        a, k, t, req = (int(c.callbacks[x].iat[i]) for x in ("acc", "cand", "slot", "seat_req"))
+        if a >= 0 and k >= 0 and t >= 0:
+            callbacks.setdefault(a, []).append((k, t, req))
+    rng = np.random.default_rng(seed)
+    # neighbourhoods: cases that compete for the same seats (same eligibility class), mixed
+    # across values so a block can trade capacity between rich and poor cases
+    order = live[np.lexsort((rng.random(len(live)), c.account_class[live]))]
+    blocks = [order[i : i + block_size] for i in range(0, len(order), block_size)]
+    seat_group = c.groups.seat_group
     for b, cases in enumerate(blocks):
-        budget = max(remaining * 0.8 / (len(blocks) - b), 0.5)
-        t0 = time.perf_counter()
-        model = BlockModel(c, cases, alloc[b], mu, seed_book)
+        left = deadline - time.perf_counter()
+        if left < 1.0:
+            break
+        budget = min(left / (len(blocks) - b) * 1.5, left)
+        before_value = _case_value(c, book, cases)
+        before_ob = _case_obligations(c, book, cases, need, callbacks)
+        old = {int(a): book.remove_case(int(a)) for a in cases}
+        hint_book = Book(c, seat_rem=book.seat_rem)
+        for a, atts in old.items():
+            for k, t, s_, r in atts:
+                hint_book.add(a, k, t, s_, r)
+        capacity = np.zeros(c.groups.capacity.shape, dtype=np.int64)
+        for g, members in enumerate(c.groups.members):
+            capacity[g] = book.seat_rem[members].sum(axis=0)
+        model = BlockModel(c, cases, capacity, mu, hint_book)
         result, status = model.solve(budget, seed)
         statuses.append(status)
-        remaining -= time.perf_counter() - t0
         by_case: dict = {}
-        if result is not None:
-            for k, t, g in result:
-                by_case.setdefault(int(c.contact_account[k]), []).append((k, t, g))
-        # cases the model dropped or that do not split onto seats keep their seed attempts
-        order_cases = sorted(by_case, key=lambda a: -len(by_case[a]))
-        failed = _split_to_seats(c, final, by_case, order_cases)
-        for a in failed + [int(a) for a in cases if int(a) not in by_case]:
-            for k, t, s, r in seed_book.case_attempts.get(int(a), []):
-                if final.can_add(int(a), k, t) and final.seat_rem[s, t] > 0 and (
-                    not c.continuity[a] or final.case_seat.get(int(a), s) == s
-                ):
-                    final.add(int(a), k, t, s, r)
+        for k, t, g in result or []:
+            by_case.setdefault(int(c.contact_account[k]), []).append((k, t, g))
+        failed = _split_to_seats(c, book, by_case, sorted(by_case, key=lambda a: -len(by_case[a])))
+        after_value = _case_value(c, book, cases)
+        after_ob = _case_obligations(c, book, cases, need, callbacks)
+        if result is None or failed or after_ob < before_ob or (after_ob == before_ob and after_value <= before_value + 1e-9):
+            for a in cases:
+                book.remove_case(int(a))
+            for a, atts in old.items():
+                for k, t, s_, r in atts:
+                    book.add(a, k, t, s_, r)
         if progress:
-            progress(f"block {b + 1}/{len(blocks)}: {status}")
-    greedy(c, final)  # fill whatever capacity is left
-    final_value = value_of(final)
-    if final_value + 1e-9 < seed_value:
-        return seed_book, "seed"
-    # the model prices pruned candidates, so even OPTIMAL is optimal for the pruned model only
-    status = "cpsat " + ",".join(sorted(set(s.lower() for s in statuses)))
-    return final, status
+            progress(f"block {b + 1}/{len(blocks)} {status.lower()}")
+    del seat_group
+    return statuses
+
+
+def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=None):
+    """Seed plans (hopper, greedy, priced greedy), then CP-SAT over blocks of cases.
+    Returns (book, status, capacity prices)."""
+    from ..plan import expected_recovery
+    from .heuristics import obligations_met
+
+    started = time.perf_counter()
+    deadline = started + time_limit
+
+    def value_of(book: Book) -> tuple[int, float]:
+        arr = book.attempts()
+        return obligations_met(c, book), expected_recovery(c, arr["account"], arr["cand"], arr["slot"])
+
+    candidates = [greedy(c)]
+    _bound, lam, _nu = upper_bound(
+        c, lower=value_of(candidates[0])[1], met=value_of(candidates[0])[0], iterations=15,
+        deadline=started + 0.3 * time_limit,
+    )
+    model = BoundModel(c)
+    for scale in (1.0, 2.0):
+        mu = model.prices(lam * scale)
+        candidates.append(greedy(c, mu=np.where(np.isfinite(mu), mu, 0.0)))
+    candidates.append(hopper(c))
+    book = max(candidates, key=value_of)
+    mu = model.prices(lam)
+    mu = np.where(np.isfinite(mu), mu, 0.0)
+    statuses = lns(c, book, mu, started + 0.75 * time_limit, seed=seed, progress=progress)
+    greedy(c, book, mu=mu)  # fill whatever capacity is left
+    status = "cpsat " + (",".join(sorted({s.lower() for s in statuses})) if statuses else "not run")
+    return book, status, lam

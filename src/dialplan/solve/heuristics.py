@@ -43,15 +43,22 @@ def place_callbacks(c: Candidates, book: Book) -> None:
         a, k, t = int(cbs["acc"].iat[i]), int(cbs["cand"].iat[i]), int(cbs["slot"].iat[i])
         if a < 0 or k < 0 or t < 0:
             continue
-        named = seats.get(cbs["seat_id"].iat[i]) if cbs["seat_id"].iat[i] else None
-        book.try_add(a, k, t, "callback", prefer_seat=named)
+        named = int(cbs["seat_req"].iat[i])
+        if named >= 0:
+            # the promising seat works then: only that seat keeps the promise
+            if book.can_add(a, k, t) and book.seat_rem[named, t] > 0 and (
+                not c.continuity[a] or book.case_seat.get(a, named) == named
+            ):
+                book.add(a, k, t, named, "callback")
+        else:
+            book.try_add(a, k, t, "callback")
 
 
 def hopper(c: Candidates, passes: int = 5) -> Book:
     """A dialer without a planner: cases in priority order (obligations first, then balance x
     propensity), each given its earliest legal slot on its best number with free capacity;
     the list is recycled while capacity remains."""
-    book = Book(c)
+    book = Book(c, reseat=False)
     place_callbacks(c, book)
     need = obligation_need(c)
     contacts = case_contacts(c)
@@ -135,11 +142,19 @@ def obligations_met(c: Candidates, book: Book) -> int:
     """Obligations a book meets: frequency (history of today plus planned reach due) and
     callbacks (the promised contact in the promised slot)."""
     made = np.zeros(c.n_accounts, dtype=np.int64)
-    planned = set()
     for a, atts in book.case_attempts.items():
         made[a] = len(atts)
-        planned.update((k, t) for k, t, _s, _r in atts)
     met = int(((c.due > 0) & (c.done_today + made >= c.due)).sum())
-    if len(c.callbacks):
-        met += sum((int(k), int(t)) in planned for k, t in zip(c.callbacks["cand"], c.callbacks["slot"]))
+    met += sum(callbacks_met(c, book))
     return met
+
+
+def callbacks_met(c: Candidates, book: Book) -> list[bool]:
+    """Whether each due callback is kept: its contact, in its slot, by the right seat."""
+    required = c.callbacks["seat_req"].to_numpy() if len(c.callbacks) else np.zeros(0, np.int64)
+    out = []
+    for i in range(len(c.callbacks)):
+        a, k, t = (int(c.callbacks[x].iat[i]) for x in ("acc", "cand", "slot"))
+        hit = any(kk == k and tt == t and (required[i] < 0 or s == required[i]) for kk, tt, s, _r in book.case_attempts.get(a, []))
+        out.append(hit)
+    return out
