@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +62,15 @@ def run_plan(
     """Plan ``date`` for the portfolio and publish the plan directory ``out``."""
     from .solve import solve
 
+    started = time.perf_counter()
     portfolio = read_portfolio(portfolio_dir, policy=policy, max_reject=max_reject)
     log.info("read %d accounts, %d contacts, %d seats; %d rows rejected", len(portfolio.accounts), len(portfolio.contacts), len(portfolio.seats), len(portfolio.rejected))
     cands = build_candidates(portfolio, date)
     log.info("candidates: %d callable contacts, %d legal (contact, slot) pairs", cands.n_contacts, int(cands.legal.sum()))
-    plan = solve(cands, solver=solver, time_limit=time_limit, seed=seed, progress=progress)
+    # --time-limit bounds the whole run: the solver gets what reading left, less a reserve
+    # for verifying and writing
+    left = time_limit - (time.perf_counter() - started)
+    plan = solve(cands, solver=solver, time_limit=max(0.8 * left, 1.0), seed=seed, progress=progress)
     summary = plan.summary(date, portfolio.inputs, len(portfolio.rejected))
     tables, queues = plan_tables(plan)
     out = Path(out)

@@ -256,17 +256,17 @@ def _zones() -> frozenset[str]:
 
 
 def _valid_phones(values: pd.Series) -> np.ndarray:
-    """E.164 shape and libphonenumber validity, computed once per distinct number."""
+    """E.164 shape and libphonenumber validity (``phonenumbers.is_valid_number`` of the parsed
+    number, False when it does not parse). Validity comes from ``rules.zones.phone_validity``:
+    the same answer as the per-number call, computed once per class of numbers that provably
+    share it (the per-class answers, time zones included, stay memoised for the candidate
+    builder's ``phone_zones``)."""
+    from ..rules.zones import phone_validity
+
     shape = values.str.match(_E164_RE).to_numpy()
-    unique = pd.unique(values[shape])
-    ok = {}
-    for number in unique:
-        try:
-            ok[number] = phonenumbers.is_valid_number(phonenumbers.parse(number, None))
-        except phonenumbers.NumberParseException:
-            ok[number] = False
     result = np.zeros(len(values), dtype=bool)
-    result[shape] = values[shape].map(ok).to_numpy(dtype=bool)
+    if shape.any():
+        result[shape] = phone_validity(values[shape].to_numpy(dtype=object))
     return result
 
 

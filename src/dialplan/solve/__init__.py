@@ -22,7 +22,7 @@ def book_frame(book: Book) -> pd.DataFrame:
 def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, seed: int = 0, progress=None) -> Plan:
     """Plan the day with ``solver``; the result is always complete and compliant."""
     started = time.perf_counter()
-    lam = None
+    lam, nu = None, None
     if solver == "hopper":
         book, status = hopper(cands), "heuristic"
     elif solver == "greedy":
@@ -30,17 +30,16 @@ def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, se
     elif solver == "cpsat":
         from .cpsat import improve
 
-        book, status, lam = improve(cands, time_limit=time_limit, seed=seed, progress=progress)
+        book, status, (lam, nu) = improve(cands, time_limit=time_limit, seed=seed, progress=progress)
     else:
         raise ValueError(f"unknown solver {solver!r}")
     plan = Plan(cands, book_frame(book), solver={"name": solver, "status": status, "seed": seed})
     from .bound import upper_bound
     from .heuristics import obligations_met
 
-    left = time_limit - (time.perf_counter() - started)
     bound, _lam, _nu = upper_bound(
-        cands, lower=plan.expected_recovery, met=obligations_met(cands, book), lam=lam,
-        deadline=time.perf_counter() + max(left, 0.2 * time_limit),
+        cands, lower=plan.expected_recovery, met=obligations_met(cands, book), lam=lam, nu=nu,
+        iterations=25, deadline=started + time_limit,
     )
     plan.upper_bound = bound
     plan.solver["seconds"] = round(time.perf_counter() - started, 3)

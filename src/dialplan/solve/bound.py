@@ -217,17 +217,30 @@ def upper_bound(c: Candidates, lower: float | None = None, met: int = 0, iterati
     capacity prices ``lam`` and the obligation price ``nu``. ``met`` is the number of
     obligations our plan meets (the best plan meets at least as many)."""
     model = BoundModel(c)
+    warm = lam is not None and bool(np.any(lam))
     lam = np.zeros(model.cap.shape) if lam is None else lam.copy()
     if model.N == 0:
         return 0.0, lam, 0.0
     target = lower if lower is not None else 0.0
     best, best_lam, best_nu = np.inf, lam, 0.0
-    if nu is None:
-        nu = float(np.quantile(c.value[c.value > 0], 0.5)) if met and (c.value > 0).any() else 0.0
-    theta, stall = 1.0, 0
+    if not warm:
+        # start from the best uniform prices on a coarse grid: subgradient steps from zero
+        # take many iterations to reach the right level
+        ref = float(np.quantile(c.value[c.value > 0] * 0.15, 0.5)) if (c.value > 0).any() else 1.0
+        best_start = (np.inf, 0.0, 0.0)
+        for p_ in (0.0, 0.1, 0.3, 1.0, 3.0):
+            for n_ in ((0.0,) if not met else (0.3, 1.0, 3.0, 10.0)):
+                value, _ = model.evaluate(np.full(model.cap.shape, p_ * ref), nu=n_ * ref, met=met)
+                if value < best_start[0]:
+                    best_start = (value, p_ * ref, n_ * ref)
+        lam = np.full(model.cap.shape, best_start[1])
+        nu = best_start[2]
+    elif nu is None:
+        nu = 0.0
+    theta, stall = (0.25 if warm else 1.0), 0
     for i in range(iterations):
         if deadline is not None and i > 0 and time.perf_counter() > deadline:
-            break
+            break  # safety net: a fixed iteration count keeps the bound repeatable
         value, usage = model.evaluate(lam, want_usage=True, nu=nu, met=met)
         if value < best - 1e-9:
             best, best_lam, best_nu, stall = value, lam.copy(), nu, 0

@@ -195,8 +195,12 @@ class BlockModel:
                 m.AddHint(var, 1 if g in used else 0)
 
     def solve(self, time_limit: float, seed: int, workers: int = 1):
+        """Solve within ``time_limit`` deterministic seconds (CP-SAT's work units, so the same
+        input gives the same plan on any machine load); wall time is capped at three times
+        that as a safety net."""
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(time_limit, 0.1)
+        solver.parameters.max_deterministic_time = max(time_limit, 0.1)
+        solver.parameters.max_time_in_seconds = max(3 * time_limit, 1.0)
         solver.parameters.num_workers = workers
         solver.parameters.random_seed = seed
         status = solver.Solve(self.m)
@@ -271,7 +275,7 @@ def _case_obligations(c: Candidates, book: Book, cases, need: np.ndarray, callba
     return met
 
 
-def lns(c: Candidates, book: Book, mu: np.ndarray, deadline: float, seed: int = 0, block_size: int = 150, progress=None) -> list:
+def lns(c: Candidates, book: Book, mu: np.ndarray, seconds: float, deadline: float, seed: int = 0, block_size: int = 150, progress=None) -> list:
     """Improve ``book`` in place, block by block: free a block's attempts, let CP-SAT
     re-plan the block in the capacity that frees, and keep the result only if it meets no
     fewer obligations and recovers more."""
@@ -291,11 +295,10 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, deadline: float, seed: int = 
     order = live[np.lexsort((rng.random(len(live)), c.account_class[live]))]
     blocks = [order[i : i + block_size] for i in range(0, len(order), block_size)]
     seat_group = c.groups.seat_group
+    budget = max(seconds / max(len(blocks), 1), 0.2)
     for b, cases in enumerate(blocks):
-        left = deadline - time.perf_counter()
-        if left < 1.0:
-            break
-        budget = min(left / (len(blocks) - b) * 1.5, left)
+        if time.perf_counter() > deadline + budget:
+            break  # safety net only: the block budgets are deterministic
         before_value = _case_value(c, book, cases)
         before_ob = _case_obligations(c, book, cases, need, callbacks)
         old = {int(a): book.remove_case(int(a)) for a in cases}
@@ -329,7 +332,7 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, deadline: float, seed: int = 
 
 def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=None):
     """Seed plans (hopper, greedy, priced greedy), then CP-SAT over blocks of cases.
-    Returns (book, status, capacity prices)."""
+    Returns (book, status, (capacity prices, obligation price))."""
     from ..plan import expected_recovery
     from .heuristics import obligations_met
 
@@ -341,9 +344,9 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         return obligations_met(c, book), expected_recovery(c, arr["account"], arr["cand"], arr["slot"])
 
     candidates = [greedy(c)]
-    _bound, lam, _nu = upper_bound(
+    _bound, lam, nu = upper_bound(
         c, lower=value_of(candidates[0])[1], met=value_of(candidates[0])[0], iterations=15,
-        deadline=started + 0.3 * time_limit,
+        deadline=started + 0.6 * time_limit,  # safety net; 15 iterations normally end far sooner
     )
     model = BoundModel(c)
     for scale in (1.0, 2.0):
@@ -353,7 +356,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     book = max(candidates, key=value_of)
     mu = model.prices(lam)
     mu = np.where(np.isfinite(mu), mu, 0.0)
-    statuses = lns(c, book, mu, started + 0.75 * time_limit, seed=seed, progress=progress)
+    statuses = lns(c, book, mu, 0.35 * time_limit, started + 0.85 * time_limit, seed=seed, progress=progress)
     greedy(c, book, mu=mu)  # fill whatever capacity is left
     status = "cpsat " + (",".join(sorted({s.lower() for s in statuses})) if statuses else "not run")
-    return book, status, lam
+    return book, status, (lam, nu)
