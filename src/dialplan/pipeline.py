@@ -67,10 +67,12 @@ def run_plan(
     log.info("read %d accounts, %d contacts, %d seats; %d rows rejected", len(portfolio.accounts), len(portfolio.contacts), len(portfolio.seats), len(portfolio.rejected))
     cands = build_candidates(portfolio, date)
     log.info("candidates: %d callable contacts, %d legal (contact, slot) pairs", cands.n_contacts, int(cands.legal.sum()))
-    # --time-limit bounds the whole run: the solver gets what reading left, less a reserve
-    # for verifying and writing
+    # --time-limit bounds the whole run: the solver's share is a fixed part of it (so the same
+    # input gives the same plan whatever the machine's load), its wall clock is capped by what
+    # reading left, and the rest is kept for verifying and writing
     left = time_limit - (time.perf_counter() - started)
-    plan = solve(cands, solver=solver, time_limit=max(0.8 * left, 1.0), seed=seed, progress=progress)
+    plan = solve(cands, solver=solver, time_limit=max(0.8 * time_limit, 1.0), seed=seed, progress=progress,
+                 wall_limit=max(0.9 * left, 1.0))
     summary = plan.summary(date, portfolio.inputs, len(portfolio.rejected))
     tables, queues = plan_tables(plan)
     out = Path(out)

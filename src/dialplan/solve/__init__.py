@@ -19,9 +19,14 @@ def book_frame(book: Book) -> pd.DataFrame:
     return pd.DataFrame({name: arr[name] for name in arr.dtype.names})
 
 
-def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, seed: int = 0, progress=None) -> Plan:
-    """Plan the day with ``solver``; the result is always complete and compliant."""
+def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, seed: int = 0, progress=None,
+          wall_limit: float | None = None) -> Plan:
+    """Plan the day with ``solver``; the result is always complete and compliant.
+
+    ``time_limit`` sets the work budgets (deterministic: same input, same plan);
+    ``wall_limit`` (default: the same) is the wall-clock safety net under machine load."""
     started = time.perf_counter()
+    wall = time_limit if wall_limit is None else wall_limit
     lam, nu = None, None
     if solver == "hopper":
         book, status = hopper(cands), "heuristic"
@@ -30,7 +35,7 @@ def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, se
     elif solver == "cpsat":
         from .cpsat import improve
 
-        book, status, (lam, nu) = improve(cands, time_limit=time_limit, seed=seed, progress=progress)
+        book, status, (lam, nu) = improve(cands, time_limit=time_limit, seed=seed, progress=progress, wall_limit=wall)
     else:
         raise ValueError(f"unknown solver {solver!r}")
     plan = Plan(cands, book_frame(book), solver={"name": solver, "status": status, "seed": seed})
@@ -39,7 +44,7 @@ def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, se
 
     bound, _lam, _nu = upper_bound(
         cands, lower=plan.expected_recovery, met=obligations_met(cands, book), lam=lam, nu=nu,
-        iterations=25, deadline=started + time_limit,
+        iterations=25, deadline=started + wall,
     )
     plan.upper_bound = bound
     plan.solver["seconds"] = round(time.perf_counter() - started, 3)

@@ -330,14 +330,14 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, seconds: float, deadline: flo
     return statuses
 
 
-def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=None):
+def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=None, wall_limit: float | None = None):
     """Seed plans (hopper, greedy, priced greedy), then CP-SAT over blocks of cases.
     Returns (book, status, (capacity prices, obligation price))."""
     from ..plan import expected_recovery
     from .heuristics import obligations_met
 
     started = time.perf_counter()
-    deadline = started + time_limit
+    wall = time_limit if wall_limit is None else wall_limit
 
     def value_of(book: Book) -> tuple[int, float]:
         arr = book.attempts()
@@ -346,7 +346,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     candidates = [greedy(c)]
     _bound, lam, nu = upper_bound(
         c, lower=value_of(candidates[0])[1], met=value_of(candidates[0])[0], iterations=15,
-        deadline=started + 0.6 * time_limit,  # safety net; 15 iterations normally end far sooner
+        deadline=started + 0.6 * wall,  # safety net; 15 iterations normally end far sooner
     )
     model = BoundModel(c)
     for scale in (1.0, 2.0):
@@ -356,7 +356,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     book = max(candidates, key=value_of)
     mu = model.prices(lam)
     mu = np.where(np.isfinite(mu), mu, 0.0)
-    statuses = lns(c, book, mu, 0.35 * time_limit, started + 0.85 * time_limit, seed=seed, progress=progress)
+    statuses = lns(c, book, mu, 0.35 * time_limit, started + 0.85 * wall, seed=seed, progress=progress)
     greedy(c, book, mu=mu)  # fill whatever capacity is left
     status = "cpsat " + (",".join(sorted({s.lower() for s in statuses})) if statuses else "not run")
     return book, status, (lam, nu)
