@@ -20,6 +20,7 @@ class Book:
         self.c = cands
         self.reseat = reseat
         self.seat_rem = (cands.groups.seat_capacity.copy() if seat_rem is None else seat_rem.copy())
+        self.free = self.seat_rem.sum(axis=0)  # spare attempts per slot over all seats
         self.case_slots: dict[int, set] = {}
         self.case_seat: dict[int, int] = {}
         self.contact_slots: dict[int, list] = {}
@@ -73,6 +74,7 @@ class Book:
     # --- changes -----------------------------------------------------------------------
     def add(self, a: int, k: int, t: int, seat: int, reason: str = "value") -> None:
         self.seat_rem[seat, t] -= 1
+        self.free[t] -= 1
         self.case_slots.setdefault(a, set()).add(t)
         self.contact_slots.setdefault(k, []).append(t)
         self.case_attempts.setdefault(a, []).append((k, t, seat, reason))
@@ -83,6 +85,7 @@ class Book:
         attempts = self.case_attempts.pop(a, [])
         for k, t, seat, _ in attempts:
             self.seat_rem[seat, t] += 1
+            self.free[t] += 1
             self.contact_slots[k].remove(t)
         self.case_slots.pop(a, None)
         self.case_seat.pop(a, None)
@@ -107,7 +110,7 @@ class Book:
     def try_add(self, a: int, k: int, t: int, reason: str = "value", prefer_seat: int | None = None) -> bool:
         """Add the attempt on the best seat if every rule allows it (moving the case to
         another seat when its own is full in that slot)."""
-        if not self.can_add(a, k, t):
+        if self.free[t] <= 0 or not self.can_add(a, k, t):
             return False
         seats = self.seats_for(a, t)
         if len(seats) == 0 and self.reseat and self.c.continuity[a] and a in self.case_seat and self._reseat(a, t):

@@ -72,12 +72,14 @@ def hopper(c: Candidates, passes: int = 5) -> Book:
     for p in range(passes):
         added = 0
         for a in order:
+            if not book.free.any():
+                break  # every seat is full
             want = max(1, int(need[a])) if p == 0 else 1
             got = len(book.case_attempts.get(a, [])) if p == 0 else 0
             while got < want:
                 placed = False
                 for k in ranked[a]:
-                    for t in np.flatnonzero(c.legal[k]):
+                    for t in np.flatnonzero(c.legal[k] & (book.free > 0)):
                         if book.try_add(a, int(k), int(t), "frequency" if need[a] > 0 and p == 0 else "value"):
                             placed = True
                             break
@@ -118,6 +120,8 @@ def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None
             owed = need[a] > len(book.case_attempts.get(a, []))
             heapq.heappush(heap, (-int(owed), -c.value[a] * survival * options[a][0][0], a, 0))
     while heap:
+        if not book.free.any():
+            break  # every seat is full
         _owed, _gain, a, i = heapq.heappop(heap)
         opts = options[a]
         while i < len(opts):
