@@ -37,7 +37,7 @@ import numpy as np
 
 from ..candidates import BIG, Candidates
 
-TANGENTS = np.array([0.02, 0.05, 0.1, 0.16, 0.24, 0.35, 0.5, 0.75, 1.1, 1.7, 3.0])
+TANGENTS = np.array([0.03, 0.08, 0.16, 0.28, 0.45, 0.75, 1.3, 2.5])
 MAX_ATTEMPTS = 12  # counts above this share one bound (the value is concave, so rarely reached)
 
 
@@ -228,8 +228,8 @@ def upper_bound(c: Candidates, lower: float | None = None, met: int = 0, iterati
         # take many iterations to reach the right level
         ref = float(np.quantile(c.value[c.value > 0] * 0.15, 0.5)) if (c.value > 0).any() else 1.0
         best_start = (np.inf, 0.0, 0.0)
-        for p_ in (0.0, 0.1, 0.3, 1.0, 3.0):
-            for n_ in ((0.0,) if not met else (0.3, 1.0, 3.0, 10.0)):
+        for p_ in (0.1, 0.5, 2.0):
+            for n_ in ((0.0,) if not met else (0.5, 3.0)):
                 value, _ = model.evaluate(np.full(model.cap.shape, p_ * ref), nu=n_ * ref, met=met)
                 if value < best_start[0]:
                     best_start = (value, p_ * ref, n_ * ref)

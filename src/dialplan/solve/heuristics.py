@@ -95,8 +95,12 @@ def hopper(c: Candidates, passes: int = 5) -> Book:
 
 
 def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None) -> Book:
-    """Marginal-gain greedy: callbacks, then obligations, then the attempt that adds the most
-    expected recovery, one at a time (1 - prod(1 - q) is concave, so each case's gains fall
+    """Callbacks, then obligations, then value, one attempt at a time.
+
+    Obligations are met cheapest first (fewest attempts owed, then the most valuable case),
+    all or nothing: a case that cannot get every attempt it owes gets none in this phase, so
+    no capacity is spent on an obligation that stays unmet. Then the attempt that adds the
+    most expected recovery goes next (1 - prod(1 - q) is concave, so each case's gains fall
     as it gets attempts).
 
     With slot prices ``mu`` (per eligibility class and slot, e.g. the bound's capacity
@@ -108,27 +112,57 @@ def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None
     need = obligation_need(c)
     contacts = case_contacts(c)
     options: dict[int, list] = {}
-    heap: list = []
+    by_q: dict[int, list] = {}
     for a, ks in contacts.items():
         ks_rows, ts = np.nonzero(c.legal[ks])
         qs = c.q[ks[ks_rows], ts]
-        score = qs if mu is None else c.value[a] * qs - mu[c.account_class[a], ts]
-        order = np.argsort(-score, kind="stable")
-        options[a] = [(float(qs[i]), int(ks[ks_rows[i]]), int(ts[i])) for i in order]
-        survival = np.prod([1 - c.q[k, t] for k, t, _s, _r in book.case_attempts.get(a, [])]) if a in book.case_attempts else 1.0
-        if options[a]:
-            owed = need[a] > len(book.case_attempts.get(a, []))
-            heapq.heappush(heap, (-int(owed), -c.value[a] * survival * options[a][0][0], a, 0))
+        order = np.argsort(-qs, kind="stable")
+        by_q[a] = [(float(qs[i]), int(ks[ks_rows[i]]), int(ts[i])) for i in order]
+        if mu is None:
+            options[a] = by_q[a]
+        else:
+            score = c.value[a] * qs - mu[c.account_class[a], ts]
+            order = np.argsort(-score, kind="stable")
+            options[a] = [(float(qs[i]), int(ks[ks_rows[i]]), int(ts[i])) for i in order]
+    # phase 1: obligations, cheapest first, all or nothing
+    owed = [a for a in options if need[a] > len(book.case_attempts.get(a, []))]
+    owed.sort(key=lambda a: (need[a] - len(book.case_attempts.get(a, [])), -c.value[a], a))
+    def owe(a: int, opts: list) -> bool:
+        before = {(k, t) for k, t, _s, _r in book.case_attempts.get(a, [])}
+        got = len(before)
+        for _q, k, t in opts:
+            if got >= need[a]:
+                break
+            if book.try_add(a, k, t, "frequency"):
+                got += 1
+        if got < need[a]:
+            kept = [x for x in book.remove_case(a) if (x[0], x[1]) in before]
+            for k, t, s_, r in kept:
+                book.add(a, k, t, s_, r)
+            return False
+        return True
+
+    # priced slots first (cheap obligations take quiet slots); a case that does not fit
+    # that way tries again in order of likelihood, where seats are freer for it
+    failed = [a for a in owed if book.free.any() and not owe(a, options[a])]
+    for a in failed:
+        if book.free.any() and mu is not None:
+            owe(a, by_q[a])
+    # phase 2: value
+    heap: list = []
+    for a, opts in options.items():
+        if opts:
+            survival = float(np.prod([1 - c.q[k, t] for k, t, _s, _r in book.case_attempts.get(a, [])]))
+            heapq.heappush(heap, (-c.value[a] * survival * opts[0][0], a, 0))
     while heap:
         if not book.free.any():
             break  # every seat is full
-        _owed, _gain, a, i = heapq.heappop(heap)
+        _gain, a, i = heapq.heappop(heap)
         opts = options[a]
         while i < len(opts):
-            q, k, t = opts[i]
+            _q, k, t = opts[i]
             i += 1
-            owed = need[a] > len(book.case_attempts.get(a, []))
-            if book.try_add(a, k, t, "frequency" if owed else "value"):
+            if book.try_add(a, k, t, "value"):
                 break
         else:
             continue
@@ -137,8 +171,7 @@ def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None
         while i < len(opts) and not book.can_add(a, opts[i][1], opts[i][2]):
             i += 1
         if i < len(opts):
-            owed = need[a] > len(book.case_attempts.get(a, []))
-            heapq.heappush(heap, (-int(owed), -c.value[a] * survival * opts[i][0], a, i))
+            heapq.heappush(heap, (-c.value[a] * survival * opts[i][0], a, i))
     return book
 
 
