@@ -97,9 +97,9 @@ def _random_e164(seed: int = 11, per_code: int = 12) -> list[str]:
     return out
 
 
-def _synth_numbers(tmp_path, flavor: str) -> list[str]:
+def _synth_numbers(tmp_path, flavor: str, accounts: int = 1500) -> list[str]:
     root = tmp_path / flavor
-    synth_portfolio(root, 1500, 20, flavor, dt.date(2026, 11, 30), 3)
+    synth_portfolio(root, accounts, 20, flavor, dt.date(2026, 11, 30), 3)
     return pd.read_csv(root / "contacts.csv", dtype=str, keep_default_na=False)["phone"].tolist()
 
 
@@ -159,15 +159,12 @@ def test_reader_validity_and_candidate_zones_unchanged():
     assert zones.tolist() == [Z._zones_of_number(n) for n in values]
 
 
-def test_fast_path_is_faster(tmp_path):
-    numbers = _synth_numbers(tmp_path, "us") * 1
-    import time
-
+@pytest.mark.parametrize("flavor", ["cn", "us"])
+def test_few_library_calls_for_a_book(tmp_path, flavor):
+    """The point of the class walk: a book's numbers need far fewer libphonenumber calls than
+    numbers (counted, not timed: timings on a shared machine are noise). us numbers fall into
+    about 1,000 classes (area code and the exchange's first digit), cn into a few hundred."""
+    numbers = _synth_numbers(tmp_path, flavor, accounts=6000)
     _fresh()
-    t0 = time.perf_counter()
     Z.phone_facts(pd.Series(numbers, dtype=object))
-    fast = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    _reference(numbers[:1000])
-    slow = (time.perf_counter() - t0) * len(numbers) / 1000
-    assert fast < slow / 3, (fast, slow)
+    assert len(Z._results) * 5 < len(numbers), (len(Z._results), len(numbers))

@@ -21,7 +21,7 @@ import pandas as pd
 from . import reasons as R
 from .io.portfolio import Portfolio
 from .rules.obligations import account_zone, callbacks_due, frequency_due, history_account_dates
-from .rules.time import SlotGrid, build_grid, local_clock
+from .rules.time import SlotGrid, build_grid, local_clock, wall_to_epoch
 from .rules.zones import resolve_contact_zones
 
 BIG = 10**6  # "no cap"
@@ -39,6 +39,7 @@ class SeatGroups:
     skills: list  # frozenset per group
     owner: list  # seat_id when the group is one owner seat, else ""
     members: list  # seat row indices per group
+    seat_on: np.ndarray  # [n_seats, n_slots] the seat is working (active, in shift, not on break)
 
     @property
     def n(self) -> int:
@@ -96,19 +97,24 @@ def build_seat_groups(portfolio: Portfolio, grid: SlotGrid) -> SeatGroups:
     wanted = set(portfolio.accounts["required_skill"]) - {""}
     n_s = grid.n
     seat_cap = np.zeros((len(seats), n_s), dtype=np.int64)
+    seat_on = np.zeros((len(seats), n_s), dtype=bool)
     for (zone, start, end, breaks, aph), idx in seats.groupby(
         ["timezone", "shift_start", "shift_end", "breaks", "attempts_per_hour"], sort=True
     ).indices.items():
-        day, start_min = local_clock(zone, grid.starts)
-        end_day, end_min = local_clock(zone, grid.ends, is_end=True)
-        d = grid.date.toordinal()
-        ok = (day == d) & (end_day == d) & (start_min >= _minutes(start)) & (end_min <= _minutes(end))
+        # shift and breaks as instants of the seat's local date D (as the grid and verify read
+        # them), so DST nights cannot shift a boundary by an hour
+        ok = (grid.starts >= wall_to_epoch(grid.date, _minutes(start), zone)) & (
+            grid.ends <= wall_to_epoch(grid.date, _minutes(end), zone)
+        )
         for part in filter(None, breaks.split(";")):
-            b0, b1 = (_minutes(x) for x in part.split("-"))
-            ok &= (end_min <= b0) | (start_min >= b1)
+            b0, b1 = (wall_to_epoch(grid.date, _minutes(x), zone) for x in part.split("-"))
+            ok &= (grid.ends <= b0) | (grid.starts >= b1)
         per_slot = int(np.floor(aph * grid.minutes / 60 + 1e-9))
+        seat_on[idx] = ok
         seat_cap[idx] = np.where(ok, per_slot, 0)
-    seat_cap[~seats["active"].to_numpy()] = 0
+    inactive = ~seats["active"].to_numpy()
+    seat_cap[inactive] = 0
+    seat_on[inactive] = False
     key = seats.apply(
         lambda r: (
             r["team"],
@@ -140,7 +146,7 @@ def build_seat_groups(portfolio: Portfolio, grid: SlotGrid) -> SeatGroups:
     capacity = np.zeros((len(team), n_s), dtype=np.int64)
     for g, rows in enumerate(members):
         capacity[g] = seat_cap[rows].sum(axis=0)
-    return SeatGroups(seat_group, seat_cap, capacity, team, skills, owner, members)
+    return SeatGroups(seat_group, seat_cap, capacity, team, skills, owner, members, seat_on)
 
 
 def _eligibility(accounts: pd.DataFrame, groups: SeatGroups) -> tuple[np.ndarray, np.ndarray]:
@@ -292,6 +298,7 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     roll_window = np.ones(n_k, dtype=np.int64)
     roll_max = np.full(n_k, BIG, dtype=np.int64)
     stage_reason = np.full(n_k, "", dtype=object)
+    day_capped = np.zeros(n_k, dtype=bool)  # a day cap used up by history removed some slots
 
     curves = portfolio.curves
     weight = {}
@@ -349,6 +356,7 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
                 on = slot_day == ordinal
                 used = np.bincount(hk[hsel][hday == ordinal], minlength=n_k)[idx]
                 rem = caps["per_day"] - used
+                day_capped[idx[(rem <= 0) & (row_ok[:, on].any(axis=1))]] = True
                 row_ok[np.ix_(rem <= 0, on)] = False
                 has_slots = (row_ok[:, on]).any(axis=1)
                 pool = np.where(has_slots, np.minimum(pool, rem), pool)
@@ -356,7 +364,7 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
         legal[idx] = row_ok
 
     # history close to the grid: gaps and rolling caps against those points
-    if len(hist_epoch) and n_s:
+    if len(hist_epoch) and n_s and n_k:
         reach = int(max(gap_slots.max(), roll_window.max()) * grid.seconds + grid.seconds)
         near = (hk >= 0) & (hist_epoch >= grid.starts[0] - reach) & (hist_epoch <= grid.ends[-1] + reach)
         starts, ends = _slot_bounds(grid)
@@ -377,8 +385,12 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
                     e_all = np.append(points, ends[t])
                     order = np.argsort(s_all, kind="stable")
                     s_all, e_all = s_all[order], e_all[order]
-                    if len(s_all) > m and np.any(s_all[m:] - e_all[:-m] < w):
-                        ok[t] = False
+                    p = int(np.flatnonzero(order == len(points))[0])  # the planned attempt
+                    # windows of m+1 consecutive attempts that hold the planned one
+                    for i in range(max(0, p - m), min(p, len(s_all) - 1 - m) + 1):
+                        if s_all[i + m] - e_all[i] < w:
+                            ok[t] = False
+                            break
             if gap_bad.any() and not (legal[k] & ok).any():
                 stage_reason[k] = R.MIN_GAP
             elif not (legal[k] & ok).any() and legal[k].any():
@@ -396,7 +408,7 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
 
     # reasons for contacts that ended with no legal slot
     kreason = np.where(window_reason != "", window_reason, "")
-    no_day = (kreason == "") & ~legal.any(axis=1) & (contact_max == 0)
+    no_day = (kreason == "") & ~legal.any(axis=1) & ((contact_max == 0) | (day_capped & ~lost_acc & ~lost_seat))
     kreason = np.where(no_day, R.CAP_CONTACT_DAY, kreason)
     kreason = np.where((kreason == "") & (stage_reason != ""), stage_reason, kreason)
     kreason = np.where((kreason == "") & lost_acc, acc_block_reason[k_acc], kreason)
@@ -425,7 +437,7 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     seat_pos = pd.Index(portfolio.seats["seat_id"]).get_indexer(cbs["seat_id"]) if len(cbs) else np.zeros(0, np.int64)
     slot = cbs["slot"].to_numpy() if len(cbs) else np.zeros(0, np.int64)
     works = (seat_pos >= 0) & (slot >= 0)
-    works[works] = groups.seat_capacity[seat_pos[works], slot[works]] > 0
+    works[works] = groups.seat_on[seat_pos[works], slot[works]]
     cbs["seat_req"] = np.where(works, seat_pos, -1)
 
     return Candidates(

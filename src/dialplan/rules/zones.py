@@ -473,7 +473,9 @@ def phone_facts(phones) -> tuple[np.ndarray, np.ndarray]:
     fast = np.zeros(len(uniques), dtype=bool)
     if FAST_PATH and len(uniques):
         is_str = np.fromiter((type(v) is str for v in uniques), dtype=bool, count=len(uniques))
-        fast[is_str] = pd.Series(uniques[is_str], dtype=object).str.fullmatch(_FAST_RE).to_numpy(dtype=bool)
+        if is_str.any():  # RE2: "$" is the end of the text only
+            shaped = pc.match_substring_regex(pa.array(uniques[is_str], type=pa.string()), "^" + _FAST_RE + "$")
+            fast[is_str] = shaped.to_numpy(zero_copy_only=False)
     slow = np.flatnonzero(~fast)
     for i in slow:
         valid[i] = _valid_of_number(uniques[i])
@@ -517,10 +519,16 @@ def resolve_contact_zones(contacts: pd.DataFrame, accounts: pd.DataFrame, policy
     phone = pd.Series("", index=contacts.index, dtype=object)
     if need.any():
         phone[need] = phone_zones(contacts.loc[need, "phone"]).to_numpy()
-    combo = pd.DataFrame({"p": phone.to_numpy(), "a": account_zone.to_numpy()})
-    joined = {}
-    for p, a in combo.drop_duplicates().itertuples(index=False):
+    # join once per distinct (phone zones, account zone) pair of the rows that need it
+    rows = np.flatnonzero(need)
+    p_codes, p_uniq = pd.factorize(phone.to_numpy()[rows])
+    a_codes, a_uniq = pd.factorize(account_zone.to_numpy(dtype=object)[rows])
+    pair_codes, pairs = pd.factorize(p_codes.astype(np.int64) * (len(a_uniq) + 1) + a_codes)
+    joined = np.empty(len(pairs), dtype=object)
+    for i, pair in enumerate(pairs):
+        p, a = p_uniq[pair // (len(a_uniq) + 1)], a_uniq[pair % (len(a_uniq) + 1)]
         parts = [z for z in p.split("|") if z] + ([a] if a else [])
-        joined[(p, a)] = "|".join(dict.fromkeys(parts)) or policy_zone
-    derived = np.array([joined[(p, a)] for p, a in zip(combo["p"], combo["a"])], dtype=object) if len(combo) else np.zeros(0, dtype=object)
-    return pd.Series(np.where(need, derived, own), index=contacts.index, dtype=object)
+        joined[i] = "|".join(dict.fromkeys(parts)) or policy_zone
+    out = own.copy()
+    out[rows] = joined[pair_codes]
+    return pd.Series(out, index=contacts.index, dtype=object)
