@@ -91,6 +91,7 @@ print(json.dumps(out))
 
 def run_child(args: dict, timeout: float | None = None) -> dict:
     """Run ``CHILD`` with ``args`` in a fresh interpreter; its figures plus the load before."""
+    code = machine(versions=False)  # the tree may change between runs: note it per run
     load_before = list(os.getloadavg())
     started = time.perf_counter()
     proc = subprocess.run(
@@ -104,16 +105,19 @@ def run_child(args: dict, timeout: float | None = None) -> dict:
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
     figures["load_before"] = load_before
     figures["process_s"] = time.perf_counter() - started
+    figures["commit"] = code.get("commit")
+    figures["dirty_src"] = code.get("dirty_src")
     return figures
 
 
-def machine() -> dict:
-    """Cores, RAM and the git state of the code measured (the solver may be changing)."""
+def machine(versions: bool = True) -> dict:
+    """Cores, RAM, package versions and the git state of the code measured (other engineers
+    may be changing it while the benchmarks run)."""
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
     info = {"cores": os.cpu_count(), "python": platform.python_version()}
-    for pkg in ("dialplan", "ortools", "pandas", "numpy", "phonenumbers"):
+    for pkg in ("dialplan", "ortools", "pandas", "numpy", "phonenumbers") if versions else ():
         try:
             info[pkg] = version(pkg)
         except PackageNotFoundError:
