@@ -116,10 +116,9 @@ def machine_section(records: list[dict], headers: list[dict]) -> list[str]:
     dates = sorted(h["datetime"] for h in headers if h.get("datetime"))
     lines = [
         f"- cores: {m.get('cores', cpu.get('count', DASH))}; RAM: {m.get('ram_gb', DASH)} GB; CPU: {cpu.get('brand_raw', DASH)}",
-        f"- measured: {dates[0] if dates else DASH}" + (f" … {dates[-1]}" if len(dates) > 1 else "") + f" (UTC); report written {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"- benchmark sessions ended: {', '.join(d[:19].replace('T', ' ') for d in dates) or DASH} (UTC); report written {dt.datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"- 1-minute load average seen around the runs: {min(loads):.1f} … {max(loads):.1f} (2 cores shared with other engineers' jobs: wall times are noisy, up to about 2× at load 4)" if loads else "- load: not recorded",
-        f"- code: commit {m.get('commit', DASH)} at the start of the first session; uncommitted changes in: {', '.join(m.get('dirty_src') or []) or 'none'}",
-        *code_lines(records),
+        *(code_lines(records) or [f"- code: commit {m.get('commit', DASH)}; uncommitted changes in: {', '.join(m.get('dirty_src') or []) or 'none'}"]),
         f"- python {m.get('python', DASH)}, dialplan {m.get('dialplan', DASH)}, ortools {m.get('ortools', DASH)}, pandas {m.get('pandas', DASH)}, numpy {m.get('numpy', DASH)}, phonenumbers {m.get('phonenumbers', DASH)}",
         "- every figure is one run in a fresh process: wall s = the measured work inside that process (imports and process start excluded), peak RSS = that process's `ru_maxrss`",
     ]
@@ -134,8 +133,8 @@ def code_lines(records: list[dict]) -> list[str]:
             label = r["commit"] + (" + uncommitted " + ", ".join(r["dirty_src"]) if r.get("dirty_src") else "")
             seen.setdefault(label, []).append(f"{r['bench']} {r['flavor']} {r.get('solver') or ''} {r['size']:,}".replace("  ", " "))
     if len(seen) <= 1:
-        return [f"- every run measured {next(iter(seen))}"] if seen else []
-    return ["- the code changed between runs (other engineers were committing):"] + [
+        return [f"- code: every run measured commit {next(iter(seen))}"] if seen else []
+    return ["- code: it changed between runs (other engineers were committing); commit measured by each run:"] + [
         f"  - {label}: {'; '.join(runs)}" for label, runs in seen.items()
     ]
 
