@@ -208,7 +208,8 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     # ---- account level -----------------------------------------------------------------
     value = (acc["balance"] * acc["pay_propensity"]).to_numpy(dtype=np.float64)
     reason = np.full(n_a, "", dtype=object)
-    status_never = np.array([acc["status"].iat[i] in seg_policy[acc["segment"].iat[i]].never_call_statuses for i in range(n_a)]) if n_a else np.zeros(0, bool)
+    statuses, segments = acc["status"].to_numpy(dtype=object), acc["segment"].to_numpy(dtype=object)
+    status_never = np.array([st in seg_policy[sg].never_call_statuses for st, sg in zip(statuses, segments)], dtype=bool) if n_a else np.zeros(0, bool)
     reason[acc["stop_contact"].to_numpy()] = R.STOP_CONTACT
     reason[(reason == "") & status_never] = R.STATUS
 
@@ -277,7 +278,7 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     complaint_acc[hist_acc[outcome == "complaint"]] = True
     scope_account = np.array([seg_policy[s].complaint_scope == "account" for s in acc["segment"]], dtype=bool) if n_a else np.zeros(0, bool)
     tp_allowed = np.array(
-        [acc["status"].iat[i] in seg_policy[acc["segment"].iat[i]].third_party_statuses for i in range(n_a)], dtype=bool
+        [st in seg_policy[sg].third_party_statuses for st, sg in zip(statuses, segments)], dtype=bool
     ) if n_a else np.zeros(0, bool)
     creason[con["do_not_call"].to_numpy()] = R.DO_NOT_CALL
     creason[(creason == "") & invalid] = R.INVALID_NUMBER
