@@ -1,4 +1,5 @@
-"""A proven upper bound on the best achievable expected recovery (contract 2.4).
+"""A proven upper bound on the best achievable expected recovery (contract 2.4), and the
+capacity prices that come with it.
 
 Why it is an upper bound
 ------------------------
@@ -6,25 +7,26 @@ Write a case's value as ``V * f(L)`` with ``V = balance * pay_propensity``,
 ``L = sum(-log(1 - q))`` over its attempts and ``f(L) = 1 - exp(-L)``, which is exactly
 ``V * (1 - prod(1 - q))``. Then relax, each step only enlarging the feasible set or the value:
 
-1. Seats of the same team, skills and shift are pooled (breaks and ownership dropped) and the
-   pool's capacity per slot is priced with multipliers ``lam >= 0`` (Lagrangian relaxation):
-   the bound is ``sum(lam * capacity)`` plus each case's best priced value. Continuity is
-   kept at pool level: a case picks one pool it may use and only that pool's slots.
-2. Split each case's choice by its number of attempts n. For a fixed n, ``f`` lies below
-   each of its tangents, ``f(L) <= f(l0) + f'(l0) (L - l0)``, so the case's best priced value
-   with n attempts is at most ``min over l0`` of the best linear value with n attempts. The
-   case's bound is the largest over n (n = 0 is worth 0). Keeping n outside the minimum
-   stops the relaxation from mixing "no call" with "a call" into a half call, which a single
-   tangent bound over all n would allow.
-3. Of the rules between a case's own attempts only counts remain: at most ``n_k`` attempts on
-   contact k (its day cap, and what its gap and rolling windows allow in the whole grid) and
-   at most the account's cap over all; for linear values the best n items under those caps
-   are each contact's top items merged, the top n overall.
-
+1. Seats are pooled by who may use them: groups of seats that the same eligibility classes
+   may call share one pool, whose capacity per slot is the sum of theirs (breaks, owners and
+   continuity are dropped: a case may use any pool its class may use, slot by slot). The
+   pool capacity per slot is priced with multipliers ``lam >= 0`` (Lagrangian relaxation):
+   the bound is ``sum(lam * capacity)`` plus each case's best priced choice, where an
+   attempt in slot t costs the cheapest price of a pool the case may use in t.
+2. Each case's choice is split by its number of attempts: none (worth 0), exactly one (worth
+   exactly ``V q - price``, no approximation), or two and more. For two and more ``f`` lies
+   below any of its tangents, ``f(L) <= f(l0) + f'(l0) (L - l0)`` for every ``l0``, so the
+   priced value is at most ``V (f(l0) - f'(l0) l0) + sum(V f'(l0) ell - price)`` over the
+   chosen items; the best such sum is a sort. Each case uses the smallest of two tangents
+   (``l0`` = its two and three best ``ell``), either of which alone would be valid.
+3. Of the rules between a case's own attempts only counts remain: at most ``cap_k`` attempts
+   on contact k (its day cap, and what its gap and rolling windows allow in the whole grid)
+   and at most the account's cap over all; one attempt at a time is dropped.
 4. Obligations come first: the best plan meets at least as many obligations as ours (``M``).
    That constraint is priced too (``nu >= 0``): every case gains ``nu`` when its relaxed
    choice meets its frequency obligation (at least ``need`` attempts) and the bound pays
-   ``nu * M`` back. Callbacks are credited ``nu`` each without cost (an over-estimate).
+   ``nu * M`` back. Callbacks and obligations met by today's history are credited ``nu``
+   each without cost (an over-estimate).
 
 Any ``lam >= 0`` and ``nu >= 0`` give a valid bound; the search only makes it tighter.
 """
@@ -37,224 +39,340 @@ import numpy as np
 
 from ..candidates import BIG, Candidates
 
-TANGENTS = np.array([0.03, 0.08, 0.16, 0.28, 0.45, 0.75, 1.3, 2.5])
-MAX_ATTEMPTS = 12  # counts above this share one bound (the value is concave, so rarely reached)
+MAX_ATTEMPTS = 12  # more attempts than this on one case share the last count's bound
 
 
-def _contact_count_cap(c: Candidates) -> np.ndarray:
+def contact_count_cap(c: Candidates) -> np.ndarray:
+    """Most attempts each contact can take today: day cap, and what gaps and rolling windows
+    allow over the whole grid."""
     n_s = c.grid.n
     by_gap = -(-n_s // np.maximum(c.gap_slots, 1))
     by_roll = np.where(c.roll_max >= BIG, BIG, c.roll_max * -(-n_s // np.maximum(c.roll_window, 1)))
     return np.minimum.reduce([c.contact_max, by_gap, by_roll, np.full(len(c.contact_max), n_s)])
 
 
-class BoundModel:
-    """Dense per-contact arrays for fast evaluation of the Lagrangian bound."""
+def capacity_rows(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
+    """Capacity constraints kept by the relaxation: (A [classes, rows] 0/1, cap [rows, slots]).
+
+    Seat groups that some class may use together are merged into components (a class may use
+    every group of its component: a relaxation), one row per component; a class that may use
+    only part of its component (owner's cases, a required skill) gets a row of its own: its
+    attempts in a slot are at most the capacity of the groups it may use."""
+    n_cls, n_g = c.class_groups.shape
+    if n_g == 0:
+        return np.zeros((n_cls, 0)), np.zeros((0, c.grid.n))
+    parent = list(range(n_g))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for k in range(n_cls):
+        gs = np.flatnonzero(c.class_groups[k])
+        for g in gs[1:]:
+            parent[find(int(g))] = find(int(gs[0]))
+    roots = np.array([find(g) for g in range(n_g)])
+    _u, comp = np.unique(roots, return_inverse=True)
+    n_comp = int(comp.max()) + 1
+    cap_comp = np.zeros((n_comp, c.grid.n))
+    np.add.at(cap_comp, comp, c.groups.capacity)
+    extra_caps = []
+    A = np.zeros((n_cls, n_comp))
+    for k in range(n_cls):
+        gs = np.flatnonzero(c.class_groups[k])
+        if len(gs) == 0:
+            continue
+        A[k, comp[gs[0]]] = 1.0
+        own = c.groups.capacity[gs].sum(axis=0)
+        if np.any(own < cap_comp[comp[gs[0]]]):
+            extra_caps.append((k, own))
+    if extra_caps:
+        B = np.zeros((n_cls, len(extra_caps)))
+        for j, (k, _own) in enumerate(extra_caps):
+            B[k, j] = 1.0
+        A = np.concatenate([A, B], axis=1)
+        cap_comp = np.concatenate([cap_comp, np.stack([own for _k, own in extra_caps])], axis=0)
+    return A, cap_comp
+
+
+class PricedModel:
+    """Per-case priced choices, vectorised over all cases (rows: callable contacts grouped by
+    case)."""
 
     def __init__(self, c: Candidates):
         self.c = c
         live = np.flatnonzero(c.legal.any(axis=1))
+        live = live[np.argsort(c.contact_account[live], kind="stable")]
         self.k = live
         self.acc = c.contact_account[live]
-        self.cls = c.account_class[self.acc]
-        self.V = c.value[self.acc]
+        self.cases, self.seg = np.unique(self.acc, return_index=True)
+        n_c = len(self.cases)
+        self.case_of_row = np.repeat(np.arange(n_c), np.diff(np.append(self.seg, len(live))))
+        self.cls_row = c.account_class[self.acc]
+        self.cls_case = c.account_class[self.cases]
+        self.V = c.value[self.cases]
         q = np.minimum(c.q[live], 1 - 1e-12)
-        self.ell = np.where(c.legal[live], -np.log1p(-q), 0.0)
         self.legal = c.legal[live]
-        self.cap_k = np.minimum(_contact_count_cap(c)[live], MAX_ATTEMPTS)
+        self.qv = np.where(self.legal, c.value[self.acc, None] * q, -np.inf)
+        self.ell = np.where(self.legal, -np.log1p(-q), 0.0)
+        self.cap_k = np.minimum(contact_count_cap(c)[live], MAX_ATTEMPTS)
         self.width = int(self.cap_k.max()) if len(live) else 0
-        count = np.bincount(self.acc, weights=self.cap_k, minlength=c.n_accounts)
-        self.n_max = np.minimum(np.minimum(count, c.account_max), MAX_ATTEMPTS).astype(np.int64)
-        self.N = int(self.n_max.max()) if len(live) else 0
-        # pools: seat groups that differ only in breaks or rate
-        keys = {}
-        pool_of = np.zeros(c.groups.n, dtype=np.int64)
-        for g in range(c.groups.n):
-            members = c.groups.members[g]
-            seat = c.portfolio.seats.iloc[members[0]]
-            # owners are pooled with their like (a relaxation: an owner's cases may use the pool)
-            key = (c.groups.team[g], c.groups.skills[g], seat["timezone"], seat["shift_start"], seat["shift_end"])
-            pool_of[g] = keys.setdefault(key, len(keys))
-        self.n_pools = len(keys)
-        self.cap = np.zeros((self.n_pools, c.grid.n), dtype=np.float64)
-        np.add.at(self.cap, pool_of, c.groups.capacity)
-        self.class_pools = np.zeros((len(c.class_groups), self.n_pools), dtype=bool)
-        for g in range(c.groups.n):
-            self.class_pools[:, pool_of[g]] |= c.class_groups[:, g]
-        self.pool_usable = self.cap > 0
-        self.need = np.maximum(c.due - c.done_today, 0)
+        per_case = np.add.reduceat(self.cap_k, self.seg) if n_c else np.zeros(0, np.int64)
+        self.n_max = np.minimum(np.minimum(per_case, c.account_max[self.cases]), MAX_ATTEMPTS).astype(np.int64)
+        self.R = int(self.n_max.max()) if n_c else 0
+        self.A, self.cap = capacity_rows(c)
+        self.n_pools = self.cap.shape[0]
+        need = np.maximum(c.due - c.done_today, 0)
+        self.need = need[self.cases]
         cb = c.callbacks["acc"].to_numpy() if len(c.callbacks) else np.zeros(0, np.int64)
-        self.n_callbacks = np.bincount(cb[cb >= 0], minlength=c.n_accounts).astype(np.float64)
-        # an obligation met by today's history is met whatever the plan does
-        self.auto_met = ((c.due > 0) & (self.need == 0)).astype(np.float64)
-        self.n_obligations = (c.due > 0).astype(np.float64) + self.n_callbacks
-        # long format of each contact's top items, ordered by case: filled per tangent
-        rows = np.repeat(np.arange(len(live)), self.width)
-        cols = np.tile(np.arange(self.width), len(live))
-        keep = cols < self.cap_k[rows]
-        self.long_rows, self.long_cols = rows[keep], cols[keep]
-        self.long_acc = self.acc[self.long_rows]
+        # credited without cost: callbacks and obligations met by today's history
+        self.free_credits = float((cb >= 0).sum() + ((c.due > 0) & (need == 0)).sum())
+        # tangent points: each case's two and three best ell (any l0 is valid; these are
+        # near where the relaxed optimum with two or three attempts lies)
+        top, _r, _t = self._case_top(np.where(self.legal, self.ell, -np.inf))
+        top = np.where(np.isfinite(top), top, 0.0)
+        l2 = top[:, :2].sum(axis=1) if self.R else np.zeros(n_c)
+        l3 = top[:, :3].sum(axis=1) if self.R else np.zeros(n_c)
+        l2 = np.maximum(l2, 1e-6)
+        l3 = np.maximum(l3, l2 + 1e-6)
+        self.l0 = [l2, l3, 2 * l3, np.full(n_c, np.inf)]
         self.last_met = 0.0
-        self._rows_cache: dict = {}
-        self._sel_cache: dict = {}
 
-    def prices(self, lam: np.ndarray) -> np.ndarray:
-        """Slot price per (class, slot): the cheapest pool the class may use (inf: none)."""
-        if self.n_pools == 0:
-            return np.full((len(self.c.class_groups), self.c.grid.n), np.inf)
-        priced = np.where(self.class_pools[:, :, None] & self.pool_usable[None, :, :], lam[None, :, :], np.inf)
-        return priced.min(axis=1)
-
-    def _top_n(self, r: np.ndarray, rows: np.ndarray):
-        """For each case, the best total of exactly n items (n = 0..N) among contacts ``rows``
-        under the count caps; also the item order for recovering the choice."""
-        n_a = self.c.n_accounts
+    # --- helpers ---------------------------------------------------------------------------
+    def _case_top(self, W: np.ndarray):
+        """Each case's items in descending value under the contact count caps, padded to
+        ``R`` columns with -inf: (values, row, slot), each [cases, R]."""
+        n_c, R = len(self.cases), self.R
+        vals = np.full((n_c, R), -np.inf)
+        rows = np.zeros((n_c, R), dtype=np.int64)
+        slots = np.zeros((n_c, R), dtype=np.int64)
+        if n_c == 0 or R == 0:
+            return vals, rows, slots
         w = self.width
-        if w < r.shape[1]:
-            part = np.argpartition(-r, w - 1, axis=1)[:, :w]
-            sub = np.take_along_axis(r, part, axis=1)
-            order = np.take_along_axis(part, np.argsort(-sub, axis=1, kind="stable"), axis=1)
+        if w < W.shape[1]:
+            part = np.argpartition(-W, w - 1, axis=1)[:, :w]
         else:
-            order = np.argsort(-r, axis=1, kind="stable")
-        top = np.take_along_axis(r, order, axis=1)
-        sel = self._long_sel(rows)
-        lr, lc = self.long_rows[sel], self.long_cols[sel]
-        local = np.searchsorted(rows, lr)
-        vals = top[local, lc]
-        acc = self.acc[lr]
-        srt = np.lexsort((-vals, acc))
-        a_s, v_s = acc[srt], vals[srt]
-        first = np.searchsorted(a_s, a_s, side="left")
-        rank = np.arange(len(a_s)) - first
-        finite = np.isfinite(v_s)
-        ok = (rank < self.N) & finite
-        totals = np.full((n_a, self.N + 1), -np.inf)
-        totals[:, 0] = 0.0
-        csum = np.cumsum(np.where(finite, v_s, 0.0))
-        base = np.where(first > 0, csum[np.maximum(first - 1, 0)], 0.0)
-        totals[a_s[ok], rank[ok] + 1] = (csum - base)[ok]
-        return totals, (order, local, lr, lc, srt, rank)
+            part = np.broadcast_to(np.arange(W.shape[1]), W.shape).copy()
+        v = np.take_along_axis(W, part, axis=1)
+        srt = np.argsort(-v, axis=1, kind="stable")
+        part = np.take_along_axis(part, srt, axis=1)[:, :w]
+        v = np.take_along_axis(v, srt, axis=1)[:, :w]
+        v = np.where(np.arange(v.shape[1])[None, :] < self.cap_k[:, None], v, -np.inf)
+        flat_v = v.reshape(-1)
+        flat_r = np.repeat(np.arange(len(W)), v.shape[1])
+        flat_t = part.reshape(-1)
+        case = self.case_of_row[flat_r]
+        keep = np.isfinite(flat_v)
+        flat_v, flat_r, flat_t, case = flat_v[keep], flat_r[keep], flat_t[keep], case[keep]
+        order = np.lexsort((-flat_v, case))
+        case = case[order]
+        first = np.searchsorted(case, np.arange(n_c))
+        rank = np.arange(len(case)) - first[case]
+        ok = rank < self.n_max[case]
+        vals[case[ok], rank[ok]] = flat_v[order][ok]
+        rows[case[ok], rank[ok]] = flat_r[order][ok]
+        slots[case[ok], rank[ok]] = flat_t[order][ok]
+        return vals, rows, slots
 
-    def _pool_rows(self, b: int) -> np.ndarray:
-        if b not in self._rows_cache:
-            self._rows_cache[b] = np.flatnonzero(self.class_pools[self.cls, b] & (self.legal & self.pool_usable[b][None, :]).any(axis=1))
-        return self._rows_cache[b]
+    def _slot_top(self, W: np.ndarray):
+        """Each case's slots in descending value of its best contact there (one attempt of a
+        case at a time; contact caps dropped), padded to ``R`` columns: (values, slot)."""
+        n_c, R = len(self.cases), self.R
+        Wc = np.maximum.reduceat(W, self.seg, axis=0)
+        if R < Wc.shape[1]:
+            part = np.argpartition(-Wc, R - 1, axis=1)[:, :R]
+        else:
+            part = np.broadcast_to(np.arange(Wc.shape[1]), Wc.shape).copy()
+        v = np.take_along_axis(Wc, part, axis=1)
+        srt = np.argsort(-v, axis=1, kind="stable")
+        part = np.take_along_axis(part, srt, axis=1)
+        v = np.take_along_axis(v, srt, axis=1)
+        v = np.where(np.arange(v.shape[1])[None, :] < self.n_max[:, None], v, -np.inf)
+        if v.shape[1] < R:
+            pad = R - v.shape[1]
+            v = np.concatenate([v, np.full((n_c, pad), -np.inf)], axis=1)
+            part = np.concatenate([part, np.zeros((n_c, pad), np.int64)], axis=1)
+        return v, part
 
-    def _long_sel(self, rows: np.ndarray) -> np.ndarray:
-        key = (len(rows), int(rows[0]) if len(rows) else -1, int(rows[-1]) if len(rows) else -1)
-        if key not in self._sel_cache:
-            self._sel_cache[key] = np.isin(self.long_rows, rows)
-        return self._sel_cache[key]
+    def class_prices(self, lam: np.ndarray) -> np.ndarray:
+        """Price per (class, slot): the sum of the prices of its capacity rows (inf where the
+        class has no capacity)."""
+        price = self.A @ lam
+        usable = (self.A @ (self.cap > 0)) >= self.A.sum(axis=1, keepdims=True)
+        return np.where(usable & (self.A.sum(axis=1, keepdims=True) > 0), price, np.inf)
 
-    def evaluate(self, lam: np.ndarray, want_usage: bool = False, nu: float = 0.0, met: int = 0):
-        """Bound value at ``(lam, nu)`` (and the capacity use of the relaxed optimum)."""
-        c = self.c
-        n_a = c.n_accounts
-        N = self.N
-        n_idx = np.arange(N + 1)[None, :]
-        credit = nu * ((n_idx >= np.maximum(self.need, 1)[:, None]) & (self.need[:, None] > 0))
-        feasible_n = n_idx <= self.n_max[:, None]
-        case_best = np.zeros(n_a)  # n = 0 on any pool: worth 0
-        case_n = np.zeros(n_a, dtype=np.int64)
-        case_pool = np.full(n_a, -1)
-        case_j = np.zeros(n_a, dtype=np.int64)
-        for b in range(self.n_pools):
-            rows = self._pool_rows(b)
-            if len(rows) == 0:
-                continue
-            legal = self.legal[rows] & self.pool_usable[b][None, :]
-            price = lam[b][None, :]
-            best = np.full((n_a, N + 1), np.inf)
-            arg = np.zeros((n_a, N + 1), dtype=np.int64)
-            for j, l0 in enumerate(TANGENTS):
-                c0 = 1 - np.exp(-l0) * (1 + l0)
-                c1 = np.exp(-l0)
-                r = np.where(legal, self.V[rows, None] * c1 * self.ell[rows] - price, -np.inf)
-                totals, _ = self._top_n(r, rows)
-                val = c.value[:, None] * c0 + totals
-                val[:, 0] = 0.0
-                better = val < best
-                best = np.where(better, val, best)
-                arg = np.where(better, j, arg)
-            score = np.where(feasible_n & np.isfinite(best), best + credit, -np.inf)
-            n_b = np.argmax(score, axis=1)
-            s_b = score[np.arange(n_a), n_b]
-            win = s_b > case_best
-            case_best = np.where(win, s_b, case_best)
-            case_n = np.where(win, n_b, case_n)
-            case_pool = np.where(win, b, case_pool)
-            case_j = np.where(win, arg[np.arange(n_a), n_b], case_j)
-        # a case with no pool or no item still owns its callbacks and auto-met obligations
-        zero_credit = credit[:, 0]
-        case_best = np.maximum(case_best, zero_credit)
-        per_case = case_best + nu * (self.auto_met + self.n_callbacks)
-        self.last_met = float(((case_n >= self.need) & (self.need > 0)).sum() + self.auto_met.sum() + self.n_callbacks.sum())
-        bound = float(np.sum(lam * self.cap) + per_case.sum() - nu * met)
+    # --- the relaxation ----------------------------------------------------------------------
+    def evaluate(self, lam: np.ndarray, nu: float = 0.0, met: int = 0, want_usage: bool = False):
+        """Bound at ``(lam, nu)``; with ``want_usage`` also the relaxed optimum's capacity use
+        [pools, slots] and its choice per case (option 0/1/2+, chosen items)."""
+        n_c = len(self.cases)
+        price = self.class_prices(lam)
+        P = price[self.cls_row]
+        const = float(np.sum(lam * self.cap)) + nu * (self.free_credits - met)
+        if n_c == 0:
+            self.last_met = self.free_credits
+            return const, (np.zeros_like(self.cap) if want_usage else None)
+        need = self.need
+        # exactly one attempt: exact value
+        r1 = self.qv - P
+        row_t = r1.argmax(axis=1)
+        row_best = r1[np.arange(len(r1)), row_t]
+        best1 = np.maximum.reduceat(row_best, self.seg)
+        # two or more: the smallest of several tangent bounds, each under two relaxations
+        # of the case's own rules (contact caps; one attempt at a time)
+        ell_w = np.where(np.isfinite(P), self.ell, 0.0)
+        optA = np.full(n_c, np.inf)
+        optB = np.full(n_c, np.inf)
+        pickA = pickB = None
+        idx = np.arange(n_c)
+        need_c = np.clip(need, 0, self.R)
+        for l0 in self.l0:
+            c1 = np.exp(-l0)
+            c0 = np.where(np.isfinite(l0), 1.0 - c1 * (1.0 + np.where(np.isfinite(l0), l0, 0.0)), 1.0)
+            W = np.where(self.legal, (self.V * c1)[self.case_of_row, None] * ell_w - P, -np.inf)
+            top = self._case_top(W)
+            for vals, slots in ((top[0], top[2]),):
+                pre = np.cumsum(vals, axis=1)  # -inf once an item is missing
+                pos = np.maximum(vals, 0.0)
+                suf = np.concatenate([np.cumsum(pos[:, ::-1], axis=1)[:, ::-1], np.zeros((n_c, 1))], axis=1)
+                a_val = self.V * c0 + (pre[:, 1] if self.R >= 2 else -np.inf) + suf[:, min(2, self.R)]
+                b_val = self.V * c0 + pre[idx, np.maximum(need_c - 1, 0)] + suf[idx, need_c]
+                b_val = np.where((need >= 3) & (need <= self.n_max), b_val, -np.inf)
+                newA = a_val < optA
+                optA = np.where(newA, a_val, optA)
+                newB = b_val < optB
+                optB = np.where(newB, b_val, optB)
+                if want_usage:
+                    pickA = (vals, slots) if pickA is None else tuple(np.where(newA[:, None], x, y) for x, y in zip((vals, slots), pickA))
+                    pickB = (vals, slots) if pickB is None else tuple(np.where(newB[:, None], x, y) for x, y in zip((vals, slots), pickB))
+        optA = np.where(np.isfinite(optA), optA, -np.inf)
+        optB = np.where(np.isfinite(optB), optB, -np.inf)
+        opts = np.stack([
+            np.zeros(n_c),
+            best1 + nu * (need == 1),
+            optA + nu * ((need >= 1) & (need <= 2)),
+            optB + nu,
+        ], axis=1)
+        choice = opts.argmax(axis=1)
+        best = opts[idx, choice]
+        self.last_met = float(self.free_credits + ((choice == 1) & (need == 1)).sum()
+                              + ((choice == 2) & (need >= 1) & (need <= 2)).sum() + (choice == 3).sum())
+        bound = const + float(best.sum())
         if not want_usage:
             return bound, None
         usage = np.zeros_like(self.cap)
-        for b in range(self.n_pools):
-            chosen = (case_pool == b) & (case_n > 0)
-            if not chosen.any():
+        items_c, items_t = [], []
+        one = choice == 1
+        if one.any():
+            # the case's best row for one attempt
+            rb = np.flatnonzero(row_best == best1[self.case_of_row])
+            _u, first = np.unique(self.case_of_row[rb], return_index=True)
+            rb = rb[first]
+            sel = one[self.case_of_row[rb]]
+            items_c.append(self.case_of_row[rb[sel]])
+            items_t.append(row_t[rb[sel]])
+        for ch, pick, m in ((2, pickA, np.full(n_c, 2)), (3, pickB, need_c)):
+            if pick is None or not (choice == ch).any():
                 continue
-            rows = self._pool_rows(b)
-            legal = self.legal[rows] & self.pool_usable[b][None, :]
-            for j in np.unique(case_j[chosen]):
-                l0 = TANGENTS[j]
-                c1 = np.exp(-l0)
-                r = np.where(legal, self.V[rows, None] * c1 * self.ell[rows] - lam[b][None, :], -np.inf)
-                _t, (order, local, lr, lc, srt, rank) = self._top_n(r, rows)
-                a_s = self.acc[lr][srt]
-                take = chosen[a_s] & (case_j[a_s] == j) & (rank < case_n[a_s])
-                tt = order[local[srt][take], lc[srt][take]]
-                np.add.at(usage[b], tt, 1.0)
+            vals, slots = pick
+            rank = np.arange(self.R)[None, :]
+            take = (choice == ch)[:, None] & np.isfinite(vals) & ((rank < m[:, None]) | (vals > 0))
+            items_c.append(np.broadcast_to(idx[:, None], take.shape)[take])
+            items_t.append(slots[take])
+        if items_c:
+            cc = np.concatenate(items_c)
+            t = np.concatenate(items_t)
+            per_class = np.zeros((self.A.shape[0], self.c.grid.n))
+            np.add.at(per_class, (self.cls_case[cc], t), 1.0)
+            usage = self.A.T @ per_class
         return bound, usage
 
 
-def upper_bound(c: Candidates, lower: float | None = None, met: int = 0, iterations: int = 40,
-                lam: np.ndarray | None = None, nu: float | None = None, deadline: float | None = None) -> tuple[float, np.ndarray, float]:
-    """The tightest bound found (and its capacity prices): subgradient descent on the
-    capacity prices ``lam`` and the obligation price ``nu``. ``met`` is the number of
-    obligations our plan meets (the best plan meets at least as many)."""
-    model = BoundModel(c)
-    warm = lam is not None and bool(np.any(lam))
-    lam = np.zeros(model.cap.shape) if lam is None else lam.copy()
-    if model.N == 0:
-        return 0.0, lam, 0.0
-    target = lower if lower is not None else 0.0
-    best, best_lam, best_nu = np.inf, lam, 0.0
-    if not warm:
-        # start from the best uniform prices on a coarse grid: subgradient steps from zero
-        # take many iterations to reach the right level
-        ref = float(np.quantile(c.value[c.value > 0] * 0.15, 0.5)) if (c.value > 0).any() else 1.0
-        best_start = (np.inf, 0.0, 0.0)
-        for p_ in (0.1, 0.5, 2.0):
-            for n_ in ((0.0,) if not met else (0.5, 3.0)):
-                value, _ = model.evaluate(np.full(model.cap.shape, p_ * ref), nu=n_ * ref, met=met)
-                if value < best_start[0]:
-                    best_start = (value, p_ * ref, n_ * ref)
-        lam = np.full(model.cap.shape, best_start[1])
-        nu = best_start[2]
-    elif nu is None:
+class _Deadline(Exception):
+    pass
+
+
+def upper_bound(c: Candidates, lower: float | None = None, met: int = 0, iterations: int = 60,
+                lam: np.ndarray | None = None, nu: float | None = None, deadline: float | None = None,
+                model: PricedModel | None = None) -> tuple[float, np.ndarray, float]:
+    """The tightest bound found in ``iterations`` evaluations, with its capacity prices and
+    obligation price.
+
+    ``met`` is the number of obligations our plan meets (the best plan meets at least as
+    many). The bound is a convex, piecewise-linear function of the prices with thousands of
+    nearly smooth pieces (one per case), so a quasi-Newton method with bounds (L-BFGS-B)
+    minimises it far faster than subgradient steps; it starts from the best uniform price
+    (a line search) or from ``lam``/``nu`` when given. Every evaluated point is a valid bound;
+    the smallest is returned. ``deadline`` is a wall-clock safety net only (a fixed number
+    of evaluations keeps the bound repeatable)."""
+    from scipy.optimize import minimize
+
+    model = PricedModel(c) if model is None else model
+    shape = model.cap.shape
+    if len(model.cases) == 0 or model.n_pools == 0:
+        value, _ = model.evaluate(np.zeros(shape), 0.0, met)
+        return value, np.zeros(shape), 0.0
+    best = [np.inf, np.zeros(shape), 0.0]
+    count = [0]
+
+    def record(value, lam_, nu_):
+        count[0] += 1
+        if value < best[0]:
+            best[:] = [value, lam_.copy(), nu_]
+
+    if lam is None or lam.shape != shape:
+        top = float(np.max(model.qv[np.isfinite(model.qv)])) if np.isfinite(model.qv).any() else 1.0
+        # golden-section search for the best uniform price (the bound is convex in it)
+        g = (np.sqrt(5) - 1) / 2
+        a, b = 0.0, top
+        for _ in range(10):
+            x1, x2 = b - g * (b - a), a + g * (b - a)
+            f1 = model.evaluate(np.full(shape, x1), 0.0, met)[0]
+            f2 = model.evaluate(np.full(shape, x2), 0.0, met)[0]
+            record(f1, np.full(shape, x1), 0.0)
+            record(f2, np.full(shape, x2), 0.0)
+            if f1 <= f2:
+                b = x2
+            else:
+                a = x1
+        lam = best[1]
         nu = 0.0
-    theta, stall = (0.25 if warm else 1.0), 0
-    for i in range(iterations):
-        if deadline is not None and i > 0 and time.perf_counter() > deadline:
-            break  # safety net: a fixed iteration count keeps the bound repeatable
-        value, usage = model.evaluate(lam, want_usage=True, nu=nu, met=met)
-        if value < best - 1e-9:
-            best, best_lam, best_nu, stall = value, lam.copy(), nu, 0
-        else:
-            stall += 1
-            if stall >= 3:
-                theta, stall = theta / 2, 0
-        grad = model.cap - usage  # d bound / d lam
-        grad_nu = model.last_met - met  # d bound / d nu
-        norm = float(np.sum(grad**2) + grad_nu**2)
-        if norm == 0 or theta < 1e-4:
-            break
-        gap = max(value - target, 1e-9 * max(value, 1.0))
-        step = theta * gap / norm
-        lam = np.maximum(0.0, lam - step * grad)
-        nu = max(0.0, nu - step * grad_nu) if met else 0.0
-    return float(best), best_lam, best_nu
+        if met:
+            # then the best obligation price at that capacity price
+            a, b = 0.0, 2 * top
+            for _ in range(10):
+                x1, x2 = b - g * (b - a), a + g * (b - a)
+                f1 = model.evaluate(lam, x1, met)[0]
+                f2 = model.evaluate(lam, x2, met)[0]
+                record(f1, lam, x1)
+                record(f2, lam, x2)
+                if f1 <= f2:
+                    b = x2
+                else:
+                    a = x1
+            nu = best[2]
+    nu = 0.0 if nu is None or not met else nu
+    scale = max(float(np.max(lam)), 1.0)
+    norm = max(abs(best[0]) if np.isfinite(best[0]) else abs(model.evaluate(lam, nu, met)[0]), 1.0)
+
+    def fun(x):
+        if deadline is not None and count[0] > 0 and time.perf_counter() > deadline:
+            raise _Deadline
+        lam_ = np.maximum(x[:-1], 0.0).reshape(shape) * scale
+        nu_ = max(x[-1], 0.0) * scale if met else 0.0
+        value, usage = model.evaluate(lam_, nu_, met, want_usage=True)
+        record(value, lam_, nu_)
+        grad = np.append((model.cap - usage).ravel(), (model.last_met - met) if met else 0.0) * scale
+        return value / norm, grad / norm
+
+    x0 = np.append(lam.ravel(), nu) / scale
+    if iterations > 0:
+        try:
+            minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * len(x0),
+                     options={"maxfun": iterations, "maxiter": iterations})
+        except _Deadline:
+            pass
+    model.evals = count[0]
+    return float(best[0]), best[1], float(best[2])

@@ -28,7 +28,7 @@ from ortools.sat.python import cp_model
 
 from ..candidates import Candidates
 from .book import Book
-from .bound import BoundModel, upper_bound
+from .bound import PricedModel, upper_bound
 from .heuristics import greedy, hopper, obligation_need
 
 ELL_SCALE = 1_000
@@ -343,20 +343,26 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         arr = book.attempts()
         return obligations_met(c, book), expected_recovery(c, arr["account"], arr["cand"], arr["slot"])
 
-    candidates = [greedy(c)]
+    from .heuristics import flow_obligations, place_callbacks
+
+    flowed = Book(c)
+    place_callbacks(c, flowed)
+    flow_obligations(c, flowed)
+    candidates = [greedy(c), greedy(c, flowed)]
+    seed_met, seed_value = max(value_of(b) for b in candidates)
     _bound, lam, nu = upper_bound(
-        c, lower=value_of(candidates[0])[1], met=value_of(candidates[0])[0], iterations=15,
+        c, lower=seed_value, met=seed_met, iterations=15,
         deadline=started + 0.3 * wall,  # safety net; on an idle machine 15 iterations end sooner
     )
-    model = BoundModel(c)
+    model = PricedModel(c)
     for scale in (2.0,):
-        mu = model.prices(lam * scale)
+        mu = model.class_prices(lam * scale)
         candidates.append(greedy(c, mu=np.where(np.isfinite(mu), mu, 0.0)))
     candidates.append(hopper(c))
     book = max(candidates, key=value_of)
-    mu = model.prices(lam)
+    mu = model.class_prices(lam)
     mu = np.where(np.isfinite(mu), mu, 0.0)
-    statuses = lns(c, book, mu, 0.35 * time_limit, started + 0.75 * wall, seed=seed, progress=progress)
+    statuses = lns(c, book, mu, 0.15 * time_limit, started + 0.5 * wall, seed=seed, progress=progress)
     greedy(c, book, mu=mu)  # fill whatever capacity is left
     status = "cpsat " + (",".join(sorted({s.lower() for s in statuses})) if statuses else "not run")
     return book, status, (lam, nu)

@@ -195,3 +195,109 @@ def callbacks_met(c: Candidates, book: Book) -> list[bool]:
         hit = any(kk == k and tt == t and (required[i] < 0 or s == required[i]) for kk, tt, s, _r in book.case_attempts.get(a, []))
         out.append(hit)
     return out
+
+
+def flow_obligations(c: Candidates, book: Book, rounds: int = 3) -> None:
+    """Frequency obligations by min-cost flow: the most obligations the seats can carry, and
+    among those the most expected value.
+
+    Network: source -> case (capacity: attempts it still owes, each unit credited
+    ``BIG / owed`` so a case owing one attempt is worth the same per unit of capacity as
+    one owing two, and a met obligation outweighs any value) -> (eligibility class, slot)
+    (one unit per slot: one attempt of a case at a time; cost: minus the value of the case's
+    best number in that slot) -> (seat group, slot) -> sink (the group's spare capacity), and
+    a free source -> sink arc so no flow is forced. A case whose units do not cover all it
+    owes gets none (all or nothing); freed capacity goes to the next round. The book then
+    checks every rule (contact caps, gaps, continuity) and keeps a case only when all its
+    attempts fit."""
+    from ortools.graph.python import min_cost_flow
+
+    need = obligation_need(c)
+    n_s = c.grid.n
+    live = np.flatnonzero(c.legal.any(axis=1))
+    tried: set = set()
+    for _round in range(rounds):
+        have = np.zeros(c.n_accounts, dtype=np.int64)
+        for a, atts in book.case_attempts.items():
+            have[a] = len(atts)
+        owe = np.maximum(need - have, 0)
+        rows = live[(owe[c.contact_account[live]] > 0) & ~np.isin(c.contact_account[live], list(tried))]
+        if len(rows) == 0:
+            break
+        rows = rows[np.argsort(c.contact_account[rows], kind="stable")]
+        acc = c.contact_account[rows]
+        cases, seg = np.unique(acc, return_index=True)
+        case_of_row = np.repeat(np.arange(len(cases)), np.diff(np.append(seg, len(rows))))
+        q = np.where(c.legal[rows], c.q[rows], -1.0)
+        best_q = np.maximum.reduceat(q, seg, axis=0)
+        best_row = np.full(best_q.shape, -1, dtype=np.int64)
+        # the first contact reaching the case's best q in each slot
+        hit = q == best_q[case_of_row]
+        r_idx, t_idx = np.nonzero(hit)
+        first = np.lexsort((r_idx, t_idx, case_of_row[r_idx]))
+        r_idx, t_idx = r_idx[first], t_idx[first]
+        key = case_of_row[r_idx] * n_s + t_idx
+        keep = np.r_[True, key[1:] != key[:-1]]
+        best_row.reshape(-1)[key[keep]] = rows[r_idx[keep]]
+        ci, ti = np.nonzero(best_q > 0)
+        group_rem = np.zeros((c.groups.n, n_s), dtype=np.int64)
+        for g, members in enumerate(c.groups.members):
+            group_rem[g] = book.seat_rem[members].sum(axis=0)
+        n_cls = c.class_groups.shape[0]
+        cls = c.account_class[cases]
+        # nodes: 0 source, 1 sink, cases, (class, slot), (group, slot)
+        base_case, base_cls = 2, 2 + len(cases)
+        base_grp = base_cls + n_cls * n_s
+        owed = owe[cases]
+        credit = (10**9 // np.maximum(owed, 1)).astype(np.int64)
+        vmax = float(max(np.max(c.value[cases, None] * np.maximum(best_q, 0)), 1e-9))
+        val = np.round(c.value[cases[ci]] * best_q[ci, ti] / vmax * 10**6).astype(np.int64)
+        cg_c, cg_g = np.nonzero(c.class_groups)
+        cg_t = np.repeat(np.arange(n_s)[None, :], len(cg_c), axis=0).reshape(-1)
+        cg_c, cg_g = np.repeat(cg_c, n_s), np.repeat(cg_g, n_s)
+        ok = group_rem[cg_g, cg_t] > 0
+        cg_c, cg_g, cg_t = cg_c[ok], cg_g[ok], cg_t[ok]
+        g_idx, g_t = np.nonzero(group_rem > 0)
+        total = int(owed.sum())
+        tails = np.concatenate([[0], np.zeros(len(cases), np.int64), base_case + ci, base_cls + cg_c * n_s + cg_t,
+                                base_grp + g_idx * n_s + g_t]).astype(np.int64)
+        heads = np.concatenate([[1], base_case + np.arange(len(cases)), base_cls + cls[ci] * n_s + ti,
+                                base_grp + cg_g * n_s + cg_t, np.ones(len(g_idx), np.int64)]).astype(np.int64)
+        caps = np.concatenate([[total], owed, np.ones(len(ci), np.int64), np.full(len(cg_c), total),
+                               group_rem[g_idx, g_t]]).astype(np.int64)
+        costs = np.concatenate([[0], -credit, -val, np.zeros(len(cg_c), np.int64), np.zeros(len(g_idx), np.int64)]).astype(np.int64)
+        mcf = min_cost_flow.SimpleMinCostFlow()
+        mcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+        supplies = np.zeros(base_grp + c.groups.n * n_s, dtype=np.int64)
+        supplies[0], supplies[1] = total, -total
+        mcf.set_nodes_supplies(np.arange(len(supplies)), supplies)
+        if mcf.solve() != mcf.OPTIMAL:
+            break
+        flow = mcf.flows(np.arange(1 + len(cases), 1 + len(cases) + len(ci)))
+        used = flow > 0
+        slots_of: dict[int, list] = {}
+        for i, t in zip(ci[used].tolist(), ti[used].tolist()):
+            slots_of.setdefault(i, []).append(t)
+        added = 0
+        # cases owing fewest first (the flow credits them most per unit), then by value
+        for i in sorted(slots_of, key=lambda i: (owed[i], -c.value[cases[i]], i)):
+            a = int(cases[i])
+            tried.add(a)
+            ts = sorted(slots_of[i])
+            if len(ts) < owed[i]:
+                continue
+            before = list(book.case_attempts.get(a, []))
+            ok_all = True
+            for t in ts:
+                if not book.try_add(a, int(best_row[i, t]), int(t), "frequency"):
+                    ok_all = False
+                    break
+            if not ok_all:
+                book.remove_case(a)
+                for k, t, s_, r in before:
+                    book.add(a, k, t, s_, r)
+            else:
+                added += 1
+        if added == 0:
+            break
+    return book
