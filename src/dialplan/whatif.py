@@ -424,7 +424,7 @@ def run_whatif(portfolio, date, scenario_files, out, policy=None, solver="cpsat"
     ordered = [summaries[n] for n in names]
     table = comparison_table(names, ordered)
     csv = out / "comparison.csv"
-    table.to_csv(csv, index=False, lineterminator="\n", float_format="%.10g")
+    table.to_csv(csv, index=False, lineterminator="\n", float_format="%.12g")
     report = write_report(plans / "base", out / "report.html", compare=[plans / n for n in names[1:]], names=names,
                           title=f"dialplan what-if {date.isoformat()}")
     return WhatIfResult(names, ordered, table, out, csv, report)
