@@ -134,6 +134,88 @@ def synth_cmd(out, accounts, seats, flavor, date, seed, fmt):
     click.echo(f"wrote {out}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
 
 
+@cli.command("whatif")
+@click.argument("portfolio", type=click.Path(path_type=Path))
+@click.option("--date", "date", callback=_date, required=True, help="Plan date D (YYYY-MM-DD) in the policy zone.")
+@click.option("--scenario", "scenarios", multiple=True, required=True, type=click.Path(path_type=Path),
+              help="Scenario TOML file (repeat for several).")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("whatif"), show_default=True,
+              help="Directory for plans/<name>/, comparison.csv and report.html.")
+@click.option("--policy", default=None, help="Base policy pack or file (overrides the portfolio's).")
+@click.option("--solver", type=click.Choice(["cpsat", "greedy", "hopper"]), default="cpsat", show_default=True)
+@click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds for each plan.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--max-reject", type=click.FloatRange(0, 1), default=0.01, show_default=True)
+@click.option("--jobs", type=click.IntRange(1), default=None, help="Plans run at once (default: the number of cores).")
+def whatif_cmd(portfolio, date, scenarios, out, policy, solver, time_limit, seed, max_reject, jobs):
+    """Plan the base and each scenario (changed policy, seats or cases) and compare them.
+
+    \b
+    Example:
+      dialplan whatif examples/portfolio --date 2026-11-30 --scenario examples/scenarios/evening-seats.toml --scenario examples/scenarios/window-21.toml --scenario examples/scenarios/third-party-once.toml --solver greedy --out whatif
+    """
+    from .whatif import render_comparison, run_whatif
+
+    progress = None
+    bar = None
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        task = bar.add_task("planning", total=len(scenarios) + 1)
+        bar.start()
+
+        def progress(name):
+            bar.update(task, advance=1, description=f"planned {name}")
+    try:
+        result = _run(run_whatif, portfolio, date, list(scenarios), out, policy=policy, solver=solver,
+                      time_limit=time_limit, seed=seed, max_reject=max_reject, jobs=jobs, progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+    click.echo(render_comparison(result.names, result.summaries))
+    click.echo(f"wrote {result.csv}, {result.report} and plans in {result.out / 'plans'}")
+
+
+@cli.command("report")
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option("--compare", "compare", multiple=True, type=click.Path(path_type=Path), help="Another plan directory to set beside PLAN (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="HTML file to write (default: PLAN/report.html).")
+def report_cmd(plan, compare, out):
+    """Write one self-contained HTML report of PLAN with charts (phone numbers masked).
+
+    \b
+    Example:
+      dialplan report plan --out report.html
+    """
+    from .report import write_report
+
+    path = _run(write_report, plan, out or Path(plan) / "report.html", compare=list(compare))
+    click.echo(f"wrote {path}")
+
+
+@cli.command("export")
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["vicidial", "genesys"]), required=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Directory to write (default: export-FORMAT).")
+@click.option("--list-id", default="1000", show_default=True, help="VICIdial list_id of the leads.")
+def export_cmd(plan, fmt, out, list_id):
+    """Export PLAN for a dialer: VICIdial lead files (one per seat) or a Genesys Cloud contact list.
+
+    \b
+    Example:
+      dialplan export plan --format vicidial --out export-vicidial
+      dialplan export plan --format genesys --out export-genesys
+    """
+    from .export import export_plan
+
+    if not str(list_id).isdigit():
+        raise CliError(f"--list-id {list_id!r} must be digits")
+    out = out or Path(f"export-{fmt}")
+    counts = _run(export_plan, plan, fmt, out, list_id=list_id)
+    click.echo(f"wrote {out}: {counts['rows']:,} attempts in {counts['files']:,} files")
+
+
 @cli.group("policy")
 def policy_group():
     """Inspect and lint policies.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .candidates import build_candidates
 from .errors import DialplanError
+from .figures import plan_figures
 from .io.portfolio import read_portfolio
 from .io.writers import discard, publish, stage_plan_dir
 from .plan import Plan
@@ -75,6 +76,9 @@ def run_plan(
                  wall_limit=max(0.9 * left, 1.0))
     summary = plan.summary(date, portfolio.inputs, len(portfolio.rejected))
     tables, queues = plan_tables(plan)
+    extra_tables, extra_summary = plan_figures(plan)  # capacity.csv, contact_zones.csv (report, export)
+    tables.update(extra_tables)
+    summary.update(extra_summary)
     out = Path(out)
     tmp = stage_plan_dir(out, tables, queues, summary)
     report = None
