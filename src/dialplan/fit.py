@@ -63,7 +63,6 @@ GROUP_PRIOR = 50.0  # pseudo attempts (at weight 1) pulling a group's mean towar
 EB_SAMPLE = 200_000  # contacts per group used to choose the prior strength
 RATE_GRID = np.logspace(-0.5, 4.0, 28)
 CURVE_GRID = np.logspace(-1.0, 5.0, 37)
-CURVE_SLACK = 1.0  # log-likelihood units: the weakest curve prior this close to the best is used
 ROLES = ("debtor", "third_party")
 REPORT_JSON = "fit_report.json"
 REPORT_MD = "fit_report.md"
@@ -311,14 +310,18 @@ def _curve_step(S, R, calling, choose: bool, strength: float | None):
     nS = np.roll(S, 1, axis=1) + np.roll(S, -1, axis=1)
     nR = np.roll(R, 1, axis=1) + np.roll(R, -1, axis=1)
     k0 = NEIGHBOUR_PRIOR
-    prior = (nS + k0) / (nR + k0 / np.maximum(type_mean, 1e-12)[:, None])  # k0 pseudo successes at the type mean
-    prior = np.where(np.isfinite(prior), prior, 1.0)
+    pseudo = k0 / np.maximum(type_mean, 1e-12)[:, None]  # k0 pseudo successes at the type mean
     has = R.sum(axis=1) > 0
     if choose or strength is None:  # one strength per phone type: some curves are smoother than others
+        # chosen with the prior of the two neighbours only, so no cell is its own evidence
+        prior = (nS + k0) / (nR + pseudo)
         strength = np.full(len(S), float(CURVE_GRID[-1]))
         for t in np.flatnonzero(has):
             cells = R[t] > 0
-            strength[t] = _best_strength(S[t, cells], R[t, cells], prior[t, cells], CURVE_GRID, slack=CURVE_SLACK)
+            strength[t] = _best_strength(S[t, cells], R[t, cells], prior[t, cells], CURVE_GRID)
+    # the estimate shrinks toward the three-hour pooled ratio (a strong prior ends as a moving
+    # average of the curve, never as the neighbours without the hour itself)
+    prior = (nS + S + k0) / (nR + R + pseudo)
     w = (S + strength[:, None] * prior) / (R + strength[:, None])
     scale = w[:, calling].mean(axis=1)
     w = w / np.where(scale > 0, scale, 1.0)[:, None]
