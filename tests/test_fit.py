@@ -174,6 +174,11 @@ def test_fit_errors_are_one_line(small, tmp_path):
     assert r.exit_code == 2 and r.output.count("\n") == 1 and "not a portfolio directory" in r.output
     r = runner.invoke(cli, ["fit", str(small), "--out", str(small)])
     assert r.exit_code == 2 and "must not be the portfolio" in r.output
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("x")
+    r = runner.invoke(cli, ["fit", str(small), "--out", str(other)])
+    assert r.exit_code == 2 and "not a fitted portfolio" in r.output and (other / "keep.txt").exists()
     r = runner.invoke(cli, ["fit", str(small), "--holdout-days", "-1"])
     assert r.exit_code == 2
 

@@ -576,6 +576,8 @@ def fit_to_dir(
     out = Path(out) if out is not None else root.parent / f"{root.name}-fitted"
     if root.exists() and out.exists() and out.resolve() == root.resolve():
         raise InputError(f"{out}: --out must not be the portfolio itself")
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / REPORT_JSON).exists())):
+        raise InputError(f"{out}: exists and is not a fitted portfolio (no {REPORT_JSON}); not replacing it")
     if holdout_days < 0:
         raise InputError("--holdout-days must be >= 0")
     pf = read_portfolio(root, policy=policy, max_reject=max_reject)
