@@ -62,23 +62,28 @@ def cli(log_level):
 @click.option("--max-reject", type=click.FloatRange(0, 1), default=0.01, show_default=True, help="Largest share of any file's rows that may be rejected.")
 @click.option("--no-verify", is_flag=True, help="Skip the independent verifier before publishing.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success (for cron).")
-def plan_cmd(portfolio, date, out, policy, solver, time_limit, seed, max_reject, no_verify, quiet):
+@click.option("--fit", "fit", is_flag=True, help="Fit rpc_rate and curves from history first (as `dialplan fit`) and plan the fitted portfolio.")
+@click.option("--fit-out", type=click.Path(path_type=Path), default=None, help="Where --fit writes the fitted portfolio (default: PORTFOLIO-fitted).")
+def plan_cmd(portfolio, date, out, policy, solver, time_limit, seed, max_reject, no_verify, quiet, fit, fit_out):
     """Plan date D for PORTFOLIO and write the plan directory.
 
     \b
     Example:
       dialplan plan examples/portfolio --date 2026-11-30 --out plan
+      dialplan plan examples/portfolio --date 2026-11-30 --out plan --fit --solver greedy
     """
     from .pipeline import run_plan
 
     result = _run(
         run_plan, portfolio, date, out, policy=policy, solver=solver, time_limit=time_limit,
-        seed=seed, max_reject=max_reject, verify=not no_verify,
+        seed=seed, max_reject=max_reject, verify=not no_verify, fit=fit, fit_out=fit_out,
     )
     if not quiet:
         s = result.summary
         ob = s["obligations"]
         bound = f"{s['upper_bound']:,.2f} (gap {s['gap']:.3%})" if s["upper_bound"] is not None else "n/a"
+        if "fit" in s:
+            click.echo(f"fitted {portfolio} -> {s['fit']['portfolio']}")
         click.echo(f"plan {s['date']} -> {out}")
         click.echo(f"  solver          {s['solver']['name']} ({s['solver']['status']}, {s['solver']['seconds']:.1f} s)")
         click.echo(f"  attempts        {s['attempts']:,} of capacity {s['capacity']:,} ({s['utilization']:.1%})")
@@ -88,6 +93,42 @@ def plan_cmd(portfolio, date, out, policy, solver, time_limit, seed, max_reject,
         click.echo(f"  upper bound     {bound}")
         if result.verify_report is not None:
             click.echo("  verify          0 violations")
+
+
+@cli.command("fit")
+@click.argument("portfolio", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Fitted portfolio directory to write (default: PORTFOLIO-fitted).")
+@click.option("--holdout-days", type=click.IntRange(0), default=7, show_default=True, help="Score a fit of the older history on its last N days (0: no holdout).")
+@click.option("--policy", default=None, help="Policy pack name or policy.toml path (overrides the portfolio's).")
+@click.option("--max-reject", type=click.FloatRange(0, 1), default=0.01, show_default=True, help="Largest share of any file's rows that may be rejected.")
+def fit_cmd(portfolio, out, holdout_days, policy, max_reject):
+    """Estimate each number's rpc_rate and the hourly curves by phone type from history.
+
+    Writes a copy of PORTFOLIO with contacts' rpc_rate filled in, a fitted curves.csv and
+    fit_report.json / fit_report.md (holdout log-loss and Brier score against the flat
+    defaults and unsmoothed frequencies); the copy can be planned directly.
+
+    \b
+    Example:
+      dialplan fit examples/portfolio --out /tmp/fitted --holdout-days 7
+    """
+    from .fit import fit_to_dir
+
+    result = _run(fit_to_dir, portfolio, out, policy=policy, max_reject=max_reject, holdout_days=holdout_days)
+    r = result.report
+    click.echo(f"fit {portfolio} -> {result.out}")
+    click.echo(f"  history         {r['rows_used']:,} attempts used, {r['successes']:,} successes, "
+               f"{r['rows_excluded_invalid_number']:,} invalid_number left out")
+    click.echo(f"  contacts        {r['contacts']:,} ({r['contacts_with_history']:,} with history); "
+               f"rpc_rate mean {r['rpc_rate']['mean'] or 0:.4f}")
+    hv = r["holdout"]
+    if "models" in hv:
+        click.echo(f"  holdout         last {hv['days']} days, {hv['holdout_rows']:,} attempts ({hv['from']} .. {hv['to']})")
+        for name, sc in hv["models"].items():
+            click.echo(f"    {name:<12}  log-loss {sc['log_loss']:.4f}  Brier {sc['brier']:.4f}")
+    else:
+        click.echo(f"  holdout         skipped: {hv.get('skipped')}")
+    click.echo(f"  report          {result.out / 'fit_report.md'}")
 
 
 @cli.command("verify")

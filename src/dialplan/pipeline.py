@@ -59,11 +59,24 @@ def run_plan(
     max_reject: float = 0.01,
     verify: bool = True,
     progress=None,
+    fit: bool = False,
+    fit_out: str | Path | None = None,
 ) -> RunResult:
-    """Plan ``date`` for the portfolio and publish the plan directory ``out``."""
+    """Plan ``date`` for the portfolio and publish the plan directory ``out``.
+
+    With ``fit``, the history is fitted first (``dialplan.fit.fit_to_dir``: rpc_rate and
+    curves) into the fitted portfolio ``fit_out`` (default ``<portfolio>-fitted``), and that
+    portfolio is planned and verified; summary.json then has a ``fit`` entry."""
     from .solve import solve
 
     started = time.perf_counter()
+    fit_summary = None
+    if fit:
+        from .fit import fit_to_dir
+
+        fitted = fit_to_dir(portfolio_dir, fit_out, policy=policy, max_reject=max_reject)
+        fit_summary = {"portfolio": str(fitted.out), "holdout": fitted.report["holdout"].get("models")}
+        portfolio_dir = fitted.out
     portfolio = read_portfolio(portfolio_dir, policy=policy, max_reject=max_reject)
     log.info("read %d accounts, %d contacts, %d seats; %d rows rejected", len(portfolio.accounts), len(portfolio.contacts), len(portfolio.seats), len(portfolio.rejected))
     cands = build_candidates(portfolio, date)
@@ -75,6 +88,8 @@ def run_plan(
     plan = solve(cands, solver=solver, time_limit=max(0.8 * time_limit, 1.0), seed=seed, progress=progress,
                  wall_limit=max(0.9 * left, 1.0))
     summary = plan.summary(date, portfolio.inputs, len(portfolio.rejected))
+    if fit_summary is not None:
+        summary["fit"] = fit_summary
     tables, queues = plan_tables(plan)
     extra_tables, extra_summary = plan_figures(plan)  # capacity.csv, contact_zones.csv (report, export)
     tables.update(extra_tables)
