@@ -100,6 +100,7 @@ attempts_per_hour = 30
     ("[seats]\nremove_teams = ['ZZ']\n", "no team 'ZZ'"),
     ("name = 'base'\n", "key 'name'"),
     ("[policy\n", "not valid TOML"),
+    ("fit = 'yes'\n", "key 'fit'"),
 ])
 def test_bad_scenario_is_one_line_exit_2(book, tmp_path, text, message):
     path = write(tmp_path / "bad.toml", text)
@@ -143,3 +144,18 @@ def test_whatif_bounds_move_the_right_way(book, tmp_path):
         assert table.loc[name, "expected_recovery_change_pct"] == pytest.approx(100 * diff / table.loc["base", "expected_recovery"], abs=1e-4)
     html = (out / "report.html").read_text("utf-8")
     assert all(f"<th>{n}</th>" in html for n in table.index)
+
+
+def test_whatif_compares_default_and_fitted_rates(book, tmp_path):
+    """A scenario with ``fit = true`` plans with rates fitted from history (its summary says
+    so); the base keeps the portfolio's rates."""
+    sc = write(tmp_path / "fitted.toml", "name = 'fitted'\nfit = true\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["whatif", str(book), "--date", "2026-11-30", "--scenario", str(sc),
+                                      "--solver", "hopper", "--time-limit", "20", "--out", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    base = json.loads((out / "plans" / "base" / "summary.json").read_text())
+    fitted = json.loads((out / "plans" / "fitted" / "summary.json").read_text())
+    assert "fit" not in base and "fit" in fitted
+    table = pd.read_csv(out / "comparison.csv").set_index("scenario")
+    assert list(table.index) == ["base", "fitted"]

@@ -52,7 +52,7 @@ from .policy import Policy, load_policy, parse_policy
 from .policy.schema import deep_merge, hhmm_to_minutes, validate
 from .report import KPI_ROWS, change, fmt, kpis
 
-SCENARIO_KEYS = {"name", "description", "policy", "seats", "cases"}
+SCENARIO_KEYS = {"name", "description", "fit", "policy", "seats", "cases"}
 SEAT_KEYS = {"remove", "remove_teams", "add", "change"}
 SEAT_FIELDS = {"team", "shift_start", "shift_end", "timezone", "breaks", "attempts_per_hour", "skills", "active"}
 CASE_KEYS = {"segments", "statuses", "teams"}
@@ -75,6 +75,7 @@ class Scenario:
     add: list = field(default_factory=list)
     change: list = field(default_factory=list)
     cases: dict = field(default_factory=dict)
+    fit: bool = False  # fit contact rates and hourly curves from history first (dialplan fit)
 
 
 # --- reading scenario files ---------------------------------------------------------------------
@@ -139,6 +140,9 @@ def read_scenario(path: str | Path) -> Scenario:
     if not isinstance(name, str) or not _NAME.match(name) or name == "base":
         raise ScenarioError(f"{path}: key 'name' must be letters, digits, '.', '_' or '-' (and not 'base')")
     sc = Scenario(name=name, source=str(path), description=str(data.get("description", "")))
+    if not isinstance(data.get("fit", False), bool):
+        raise ScenarioError(f"{path}: key 'fit' must be true or false")
+    sc.fit = data.get("fit", False)
     policy = data.get("policy", {})
     if not isinstance(policy, dict):
         raise ScenarioError(f"{path}: key 'policy' must be a table")
@@ -317,11 +321,12 @@ def build_scenario_portfolio(base_dir: Path, base_policy: Policy, sc: Scenario, 
 # --- running ------------------------------------------------------------------------------------
 
 def _plan_one(args):
-    name, portfolio, date, out, policy, solver, time_limit, seed, max_reject = args
+    name, portfolio, date, out, policy, solver, time_limit, seed, max_reject, fit = args
     from .pipeline import run_plan
 
+    fit_out = Path(out).parent / f".{name}-fitted" if fit else None
     result = run_plan(portfolio, date, out, policy=policy, solver=solver, time_limit=time_limit, seed=seed,
-                      max_reject=max_reject)
+                      max_reject=max_reject, fit=fit, fit_out=fit_out)
     return name, result.summary
 
 
@@ -394,10 +399,10 @@ def run_whatif(portfolio, date, scenario_files, out, policy=None, solver="cpsat"
     out = Path(out)
     plans = out / "plans"
     with tempfile.TemporaryDirectory(prefix="dialplan-whatif-") as tmp:
-        tasks = [("base", portfolio, date, plans / "base", policy, solver, time_limit, seed, max_reject)]
+        tasks = [("base", portfolio, date, plans / "base", policy, solver, time_limit, seed, max_reject, False)]
         for sc in scenarios:
             built = build_scenario_portfolio(portfolio, base_policy, sc, Path(tmp) / sc.name)
-            tasks.append((sc.name, built, date, plans / sc.name, None, solver, time_limit, seed, max_reject))
+            tasks.append((sc.name, built, date, plans / sc.name, None, solver, time_limit, seed, max_reject, sc.fit))
         workers = max(1, min(len(tasks), jobs or os.cpu_count() or 1))
         summaries: dict[str, dict] = {}
         if workers == 1:
