@@ -274,13 +274,33 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3) -> None:
         if mcf.solve() != mcf.OPTIMAL:
             break
         flow = mcf.flows(np.arange(1 + len(cases), 1 + len(cases) + len(ci)))
+        first_cg = 1 + len(cases) + len(ci)
+        cg_flow = mcf.flows(np.arange(first_cg, first_cg + len(cg_c)))
+        # the flow's seat groups per (class, slot): a case without a seat yet is seated in
+        # one of them, so it does not take a seat the flow kept for a narrower class
+        quota: dict = {}
+        for cc, g, t, f in zip(cg_c.tolist(), cg_g.tolist(), cg_t.tolist(), cg_flow.tolist()):
+            if f > 0:
+                quota.setdefault((cc, t), {})[g] = f
+
+        def quota_seat(i: int, t: int):
+            for g, f in quota.get((int(cls[i]), t), {}).items():
+                if f > 0:
+                    free = [s_ for s_ in c.groups.members[g] if book.seat_rem[s_, t] > 0]
+                    if free:
+                        return int(max(free, key=lambda s_: book.seat_rem[s_].sum()))
+            return None
         used = flow > 0
         slots_of: dict[int, list] = {}
         for i, t in zip(ci[used].tolist(), ti[used].tolist()):
             slots_of.setdefault(i, []).append(t)
         added = 0
-        # cases owing fewest first (the flow credits them most per unit), then by value
-        for i in sorted(slots_of, key=lambda i: (owed[i], -c.value[cases[i]], i)):
+        seg_end = np.append(seg[1:], len(rows))
+        # cases owing fewest first (the flow credits them most per unit), those with fewest
+        # seats to choose from first (they are placed before others take their seats), then
+        # by value
+        n_groups = c.class_groups.sum(axis=1)
+        for i in sorted(slots_of, key=lambda i: (owed[i], n_groups[cls[i]], -c.value[cases[i]], i)):
             a = int(cases[i])
             tried.add(a)
             ts = sorted(slots_of[i])
@@ -289,7 +309,12 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3) -> None:
             before = list(book.case_attempts.get(a, []))
             ok_all = True
             for t in ts:
-                if not book.try_add(a, int(best_row[i, t]), int(t), "frequency"):
+                # the case's best number in that slot, else its others (gaps and rolling
+                # caps between the case's own attempts are not in the flow)
+                ks = rows[seg[i]:seg_end[i]]
+                ks = ks[np.argsort(-c.q[ks, t], kind="stable")]
+                seat = None if a in book.case_seat else quota_seat(i, t)
+                if not any(c.legal[k, t] and book.try_add(a, int(k), int(t), "frequency", prefer_seat=seat) for k in ks):
                     ok_all = False
                     break
             if not ok_all:
@@ -298,6 +323,11 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3) -> None:
                     book.add(a, k, t, s_, r)
             else:
                 added += 1
+                for _k, t, s_, _r in book.case_attempts[a][len(before):]:
+                    left = quota.get((int(cls[i]), t), {})
+                    g = int(c.groups.seat_group[s_])
+                    if left.get(g, 0) > 0:
+                        left[g] -= 1
         if added == 0:
             break
     return book
