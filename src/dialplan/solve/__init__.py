@@ -44,7 +44,7 @@ def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, se
 
     bound, _lam, _nu = upper_bound(
         cands, lower=plan.expected_recovery, met=obligations_met(cands, book), lam=lam, nu=nu,
-        iterations=80, deadline=started + 0.95 * wall,
+        iterations=150, deadline=started + 0.95 * wall,
     )
     plan.upper_bound = bound
     plan.solver["seconds"] = round(time.perf_counter() - started, 3)

@@ -91,6 +91,21 @@ class Book:
         self.case_seat.pop(a, None)
         return attempts
 
+    def remove_attempt(self, a: int, k: int, t: int) -> tuple:
+        """Take one planned attempt out (the case keeps its seat while it has others)."""
+        atts = self.case_attempts[a]
+        i = next(j for j, x in enumerate(atts) if x[0] == k and x[1] == t)
+        k, t, seat, reason = atts.pop(i)
+        self.seat_rem[seat, t] += 1
+        self.free[t] += 1
+        self.contact_slots[k].remove(t)
+        self.case_slots[a].discard(t)
+        if not atts:
+            self.case_attempts.pop(a)
+            self.case_slots.pop(a, None)
+            self.case_seat.pop(a, None)
+        return k, t, seat, reason
+
     def _reseat(self, a: int, t: int) -> bool:
         """Move case a, whose seat is full in slot t, to a seat that has room in t and in every
         slot the case already uses (continuity kept)."""

@@ -141,10 +141,13 @@ class PricedModel:
         self.last_met = 0.0
 
     # --- helpers ---------------------------------------------------------------------------
-    def _case_top(self, W: np.ndarray):
+    def _case_top(self, W: np.ndarray, case_of_row=None, cap_k=None, n_max=None):
         """Each case's items in descending value under the contact count caps, padded to
-        ``R`` columns with -inf: (values, row, slot), each [cases, R]."""
-        n_c, R = len(self.cases), self.R
+        ``R`` columns with -inf: (values, row, slot), each [cases, R]. By default over all
+        rows; else over the rows given (W's rows, their local case, caps)."""
+        if case_of_row is None:
+            case_of_row, cap_k, n_max = self.case_of_row, self.cap_k, self.n_max
+        n_c, R = len(n_max), self.R
         vals = np.full((n_c, R), -np.inf)
         rows = np.zeros((n_c, R), dtype=np.int64)
         slots = np.zeros((n_c, R), dtype=np.int64)
@@ -159,42 +162,22 @@ class PricedModel:
         srt = np.argsort(-v, axis=1, kind="stable")
         part = np.take_along_axis(part, srt, axis=1)[:, :w]
         v = np.take_along_axis(v, srt, axis=1)[:, :w]
-        v = np.where(np.arange(v.shape[1])[None, :] < self.cap_k[:, None], v, -np.inf)
+        v = np.where(np.arange(v.shape[1])[None, :] < cap_k[:, None], v, -np.inf)
         flat_v = v.reshape(-1)
         flat_r = np.repeat(np.arange(len(W)), v.shape[1])
         flat_t = part.reshape(-1)
-        case = self.case_of_row[flat_r]
+        case = case_of_row[flat_r]
         keep = np.isfinite(flat_v)
         flat_v, flat_r, flat_t, case = flat_v[keep], flat_r[keep], flat_t[keep], case[keep]
         order = np.lexsort((-flat_v, case))
         case = case[order]
         first = np.searchsorted(case, np.arange(n_c))
         rank = np.arange(len(case)) - first[case]
-        ok = rank < self.n_max[case]
+        ok = rank < n_max[case]
         vals[case[ok], rank[ok]] = flat_v[order][ok]
         rows[case[ok], rank[ok]] = flat_r[order][ok]
         slots[case[ok], rank[ok]] = flat_t[order][ok]
         return vals, rows, slots
-
-    def _slot_top(self, W: np.ndarray):
-        """Each case's slots in descending value of its best contact there (one attempt of a
-        case at a time; contact caps dropped), padded to ``R`` columns: (values, slot)."""
-        n_c, R = len(self.cases), self.R
-        Wc = np.maximum.reduceat(W, self.seg, axis=0)
-        if R < Wc.shape[1]:
-            part = np.argpartition(-Wc, R - 1, axis=1)[:, :R]
-        else:
-            part = np.broadcast_to(np.arange(Wc.shape[1]), Wc.shape).copy()
-        v = np.take_along_axis(Wc, part, axis=1)
-        srt = np.argsort(-v, axis=1, kind="stable")
-        part = np.take_along_axis(part, srt, axis=1)
-        v = np.take_along_axis(v, srt, axis=1)
-        v = np.where(np.arange(v.shape[1])[None, :] < self.n_max[:, None], v, -np.inf)
-        if v.shape[1] < R:
-            pad = R - v.shape[1]
-            v = np.concatenate([v, np.full((n_c, pad), -np.inf)], axis=1)
-            part = np.concatenate([part, np.zeros((n_c, pad), np.int64)], axis=1)
-        return v, part
 
     def class_prices(self, lam: np.ndarray) -> np.ndarray:
         """Price per (class, slot): the sum of the prices of its capacity rows (inf where the
@@ -220,33 +203,53 @@ class PricedModel:
         row_t = r1.argmax(axis=1)
         row_best = r1[np.arange(len(r1)), row_t]
         best1 = np.maximum.reduceat(row_best, self.seg)
-        # two or more: the smallest of several tangent bounds, each under two relaxations
-        # of the case's own rules (contact caps; one attempt at a time)
-        ell_w = np.where(np.isfinite(P), self.ell, 0.0)
+        # two or more: the smallest of several tangent bounds, each over the case's best items
+        # under its contact caps. Only for cases where two or more could beat the rest: with
+        # f <= 1, n attempts are worth at most V - n * (the case's cheapest price).
+        idx = np.arange(n_c)
+        need_c = np.clip(need, 0, self.R)
+        min_p = np.minimum.reduceat(np.where(self.legal, P, np.inf).min(axis=1), self.seg)
+        floor = np.maximum(0.0, best1 + nu * (need == 1))
+        multi = self.n_max >= 2
+        may_a = multi & (self.V - 2 * min_p + nu * ((need >= 1) & (need <= 2)) > floor)
+        may_b = (need >= 3) & (need <= self.n_max) & (self.V - need * min_p + nu > floor)
+        act = np.flatnonzero(may_a | may_b)
         optA = np.full(n_c, np.inf)
         optB = np.full(n_c, np.inf)
         pickA = pickB = None
-        idx = np.arange(n_c)
-        need_c = np.clip(need, 0, self.R)
-        for l0 in self.l0:
-            c1 = np.exp(-l0)
-            c0 = np.where(np.isfinite(l0), 1.0 - c1 * (1.0 + np.where(np.isfinite(l0), l0, 0.0)), 1.0)
-            W = np.where(self.legal, (self.V * c1)[self.case_of_row, None] * ell_w - P, -np.inf)
-            top = self._case_top(W)
-            for vals, slots in ((top[0], top[2]),):
+        if len(act):
+            sel = np.flatnonzero((may_a | may_b)[self.case_of_row])
+            local = np.searchsorted(act, self.case_of_row[sel])
+            V_act, need_act = self.V[act], need[act]
+            nc_act = need_c[act]
+            li = np.arange(len(act))
+            P_sel = P[sel]
+            ell_w = np.where(np.isfinite(P_sel), self.ell[sel], 0.0)
+            legal_sel = self.legal[sel]
+            oa = np.full(len(act), np.inf)
+            ob = np.full(len(act), np.inf)
+            for l0_all in self.l0:
+                l0 = l0_all[act]
+                c1 = np.exp(-l0)
+                c0 = np.where(np.isfinite(l0), 1.0 - c1 * (1.0 + np.where(np.isfinite(l0), l0, 0.0)), 1.0)
+                W = np.where(legal_sel, (V_act * c1)[local, None] * ell_w - P_sel, -np.inf)
+                vals, rows, slots = self._case_top(W, local, self.cap_k[sel], self.n_max[act])
                 pre = np.cumsum(vals, axis=1)  # -inf once an item is missing
                 pos = np.maximum(vals, 0.0)
-                suf = np.concatenate([np.cumsum(pos[:, ::-1], axis=1)[:, ::-1], np.zeros((n_c, 1))], axis=1)
-                a_val = self.V * c0 + (pre[:, 1] if self.R >= 2 else -np.inf) + suf[:, min(2, self.R)]
-                b_val = self.V * c0 + pre[idx, np.maximum(need_c - 1, 0)] + suf[idx, need_c]
-                b_val = np.where((need >= 3) & (need <= self.n_max), b_val, -np.inf)
-                newA = a_val < optA
-                optA = np.where(newA, a_val, optA)
-                newB = b_val < optB
-                optB = np.where(newB, b_val, optB)
+                suf = np.concatenate([np.cumsum(pos[:, ::-1], axis=1)[:, ::-1], np.zeros((len(act), 1))], axis=1)
+                a_val = V_act * c0 + (pre[:, 1] if self.R >= 2 else -np.inf) + suf[:, min(2, self.R)]
+                b_val = V_act * c0 + pre[li, np.maximum(nc_act - 1, 0)] + suf[li, nc_act]
+                b_val = np.where((need_act >= 3) & (need_act <= self.n_max[act]), b_val, -np.inf)
+                newA = a_val < oa
+                oa = np.where(newA, a_val, oa)
+                newB = b_val < ob
+                ob = np.where(newB, b_val, ob)
                 if want_usage:
-                    pickA = (vals, slots) if pickA is None else tuple(np.where(newA[:, None], x, y) for x, y in zip((vals, slots), pickA))
-                    pickB = (vals, slots) if pickB is None else tuple(np.where(newB[:, None], x, y) for x, y in zip((vals, slots), pickB))
+                    grow = sel[rows]
+                    pickA = (vals, slots, grow) if pickA is None else tuple(np.where(newA[:, None], x, y) for x, y in zip((vals, slots, grow), pickA))
+                    pickB = (vals, slots, grow) if pickB is None else tuple(np.where(newB[:, None], x, y) for x, y in zip((vals, slots, grow), pickB))
+            optA[act] = np.where(may_a[act], oa, np.inf)
+            optB[act] = np.where(may_b[act], ob, np.inf)
         optA = np.where(np.isfinite(optA), optA, -np.inf)
         optB = np.where(np.isfinite(optB), optB, -np.inf)
         opts = np.stack([
@@ -263,7 +266,7 @@ class PricedModel:
         if not want_usage:
             return bound, None
         usage = np.zeros_like(self.cap)
-        items_c, items_t = [], []
+        items_c, items_t, items_r = [], [], []
         one = choice == 1
         if one.any():
             # the case's best row for one attempt
@@ -273,20 +276,28 @@ class PricedModel:
             sel = one[self.case_of_row[rb]]
             items_c.append(self.case_of_row[rb[sel]])
             items_t.append(row_t[rb[sel]])
+            items_r.append(rb[sel])
         for ch, pick, m in ((2, pickA, np.full(n_c, 2)), (3, pickB, need_c)):
             if pick is None or not (choice == ch).any():
                 continue
-            vals, slots = pick
+            vals, slots, grow = pick  # rows: the cases in act
             rank = np.arange(self.R)[None, :]
-            take = (choice == ch)[:, None] & np.isfinite(vals) & ((rank < m[:, None]) | (vals > 0))
-            items_c.append(np.broadcast_to(idx[:, None], take.shape)[take])
+            take = (choice[act] == ch)[:, None] & np.isfinite(vals) & ((rank < m[act][:, None]) | (vals > 0))
+            items_c.append(np.broadcast_to(act[:, None], take.shape)[take])
             items_t.append(slots[take])
+            items_r.append(grow[take])
         if items_c:
             cc = np.concatenate(items_c)
             t = np.concatenate(items_t)
             per_class = np.zeros((self.A.shape[0], self.c.grid.n))
             np.add.at(per_class, (self.cls_case[cc], t), 1.0)
             usage = self.A.T @ per_class
+            # the relaxed choice: (case index into self.cases, row into self.k, slot)
+            self.last_items = (cc, np.concatenate(items_r), t)
+        else:
+            self.last_items = (np.zeros(0, np.int64),) * 3
+        self.last_choice = choice
+        self.last_best = best
         return bound, usage
 
 

@@ -343,7 +343,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         arr = book.attempts()
         return obligations_met(c, book), expected_recovery(c, arr["account"], arr["cand"], arr["slot"])
 
-    from .heuristics import flow_obligations, place_callbacks
+    from .heuristics import flow_obligations, place_callbacks, repair_obligations
 
     flowed = Book(c)
     place_callbacks(c, flowed)
@@ -360,6 +360,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         candidates.append(greedy(c, mu=np.where(np.isfinite(mu), mu, 0.0)))
     candidates.append(hopper(c))
     book = max(candidates, key=value_of)
+    repair_obligations(c, book)
     mu = model.class_prices(lam)
     mu = np.where(np.isfinite(mu), mu, 0.0)
     statuses = lns(c, book, mu, 0.15 * time_limit, started + 0.5 * wall, seed=seed, progress=progress)

@@ -331,3 +331,85 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3) -> None:
         if added == 0:
             break
     return book
+
+
+def repair_obligations(c: Candidates, book: Book, max_options: int = 12) -> int:
+    """Meet obligations the book leaves unmet by bumping attempts that only add value.
+
+    For each case still owing attempts (fewest owed first, then most valuable), its options
+    are tried in order of likelihood: an attempt that fits is added; else, in a full slot,
+    the attempt whose loss of expected recovery is smallest gives its seat up (only an
+    attempt its case does not need for an obligation, never a callback). A case is kept only
+    when all it owes fits; otherwise everything is put back. Returns obligations gained."""
+    need = obligation_need(c)
+    contacts = case_contacts(c)
+    gained = 0
+    by_slot: dict[int, set] = {}
+    for b, atts in book.case_attempts.items():
+        for kk, tt, _s, r in atts:
+            if r != "callback":
+                by_slot.setdefault(tt, set()).add((b, kk))
+
+    def owing(a: int) -> int:
+        return int(need[a]) - len(book.case_attempts.get(a, []))
+
+    def loss(b: int, k: int, t: int) -> float:
+        rest = [1 - c.q[kk, tt] for kk, tt, _s, _r in book.case_attempts[b] if (kk, tt) != (k, t)]
+        return c.value[b] * float(np.prod(rest)) * c.q[k, t]
+
+    def seat_of(b: int, k: int, t: int) -> int:
+        return next(s_ for kk, tt, s_, _r in book.case_attempts[b] if kk == k and tt == t)
+
+    cases = [a for a in contacts if need[a] > 0 and owing(a) > 0]
+    cases.sort(key=lambda a: (owing(a), -c.value[a], a))
+    ok_seat_of = book.seat_ok_for_class
+    for a in cases:
+        ks = contacts[a]
+        rows, ts = np.nonzero(c.legal[ks])
+        opts = sorted(zip((-c.q[ks[rows], ts]).tolist(), ks[rows].tolist(), ts.tolist()))
+        before = list(book.case_attempts.get(a, []))
+        bumped = []
+        while owing(a) > 0:
+            if any(book.try_add(a, k, t, "frequency") for _nq, k, t in opts):
+                continue
+            best = None
+            ok_seat = ok_seat_of[c.account_class[a]]
+            fixed = book.case_seat.get(a) if c.continuity[a] else None
+            for _nq, k, t in opts[:max_options]:
+                if not book.can_add(a, k, t):
+                    continue
+                for b, kk in by_slot.get(t, ()):
+                    if b == a or len(book.case_attempts[b]) <= need[b]:
+                        continue
+                    s_ = seat_of(b, kk, t)
+                    if not ok_seat[s_] or (fixed is not None and s_ != fixed):
+                        continue
+                    if c.continuity[a] and fixed is None and a in book.case_slots:
+                        continue
+                    cost = loss(b, kk, t)
+                    if best is None or cost < best[0]:
+                        best = (cost, b, kk, t, s_, k)
+                if best is not None:
+                    break
+            if best is None:
+                break
+            _cost, b, kk, t, s_, k = best
+            bumped.append((b, book.remove_attempt(b, kk, t)))
+            by_slot[t].discard((b, kk))
+            if not book.try_add(a, k, t, "frequency", prefer_seat=s_):
+                break
+        if owing(a) > 0:
+            # put everything back as it was
+            for k, t, _s, _r in book.case_attempts.get(a, []):
+                by_slot.get(t, set()).discard((a, k))
+            book.remove_case(a)
+            for k, t, s_, r in before:
+                book.add(a, k, t, s_, r)
+            for b, (k, t, s_, r) in reversed(bumped):
+                book.add(b, k, t, s_, r)
+                by_slot.setdefault(t, set()).add((b, k))
+        else:
+            gained += 1
+        for k, t, _s, _r in book.case_attempts.get(a, []):
+            by_slot.setdefault(t, set()).add((a, k))
+    return gained
