@@ -9,6 +9,7 @@ file and column. Error messages never contain a phone number or a balance.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -155,6 +156,32 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _parquet_text(series: pd.Series) -> pd.Series:
+    """A Parquet column as text (object dtype, "" for nulls), as if it had been read from CSV.
+
+    Timestamps with a zone keep their offset; naive ones get none (so they are rejected as
+    timestamps, like a CSV timestamp without an offset). Binary values must be UTF-8 (else
+    ValueError). An empty column stays an object column, so the string checks work on it."""
+    missing = series.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(series):
+        fmt = "%Y-%m-%dT%H:%M:%S.%f%z" if getattr(series.dt, "tz", None) is not None else "%Y-%m-%dT%H:%M:%S.%f"
+        text = series.dt.strftime(fmt).astype(object)
+    elif series.dtype == object and len(series) and series.map(lambda v: isinstance(v, (bytes, bytearray))).any():
+        def decode(v):
+            if isinstance(v, (bytes, bytearray)):
+                try:
+                    return bytes(v).decode("utf-8")
+                except UnicodeDecodeError:
+                    raise ValueError("binary values that are not UTF-8") from None
+            return str(v)
+
+        text = series.map(decode).astype(object)
+    else:
+        text = series.astype(str).astype(object)
+    text = text.where(~missing, "")
+    return pd.Series(text.to_numpy(dtype=object), index=series.index, dtype=object)
+
+
 def _read_table(path: Path, table: str) -> pd.DataFrame:
     """Read one file as text columns; a fatal problem raises InputError naming the file."""
     name = path.name
@@ -167,24 +194,25 @@ def _read_table(path: Path, table: str) -> pd.DataFrame:
             raise InputError(f"{name}: duplicate column names in header")
         out = pd.DataFrame(index=frame.index)
         for col in frame.columns:
-            series = frame[col]
-            text = series.astype(str)
-            text[series.isna().to_numpy()] = ""
-            if pd.api.types.is_datetime64_any_dtype(series):
-                text = series.map(lambda t: "" if pd.isna(t) else t.isoformat())
-            out[str(col)] = text
+            try:
+                out[str(col)] = _parquet_text(frame[col])
+            except ValueError as exc:
+                raise InputError(f"{name}: column '{col}' cannot be read as text ({exc})") from None
         return out.reset_index(drop=True)
     try:
         with path.open("rb") as fh:
             head = fh.readline()
-        header = head.decode("utf-8-sig").rstrip("\r\n").split(",")
+        # the header as the CSV parser will see it: up to the first line break of any kind
+        # (a file with bare CR line endings is one "line" to readline), quoted fields unquoted
+        lines = head.decode("utf-8-sig").splitlines()
+        header = next(csv.reader([lines[0]])) if lines else []
     except UnicodeDecodeError:
         raise InputError(f"{name}: not UTF-8 text (row 0, header)") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read file ({exc.strerror or exc.__class__.__name__})") from None
     if not head.strip():
         raise InputError(f"{name}: empty file (no header row)")
-    header = [h.strip().strip('"') for h in header]
+    header = [h.strip() for h in header]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise InputError(f"{name}: duplicate column '{duplicated[0]}' in header")

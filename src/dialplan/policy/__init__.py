@@ -209,7 +209,7 @@ def load_policy(name_or_path: str | Path | None) -> Policy:
         source = f"pack {name_or_path}"
     elif path.is_file():
         try:
-            text = path.read_text("utf-8")
+            text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is not an error
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicyError(f"{path}: cannot read policy ({exc.__class__.__name__})") from None
         source = str(path)

@@ -7,6 +7,7 @@ differs from the defaults; ``resolve`` fills the rest in, so every consumer sees
 from __future__ import annotations
 
 import copy
+import math
 import re
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -54,6 +55,8 @@ def _number(minimum: float = 0.0, maximum: float | None = None, strict_min: bool
     def check(value):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError("must be a number")
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
         if value < minimum or (strict_min and value == minimum):
             raise ValueError(f"must be {'>' if strict_min else '>='} {minimum}")
         if maximum is not None and value > maximum:
