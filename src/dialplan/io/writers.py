@@ -64,6 +64,8 @@ def plan_lock(out: Path):
     """Hold the lock of plan directory ``out`` for the body; raise LockError (exit 2) at once
     when another run holds it. The lock file is removed on release."""
     out = Path(out)
+    if out.name in ("", ".", ".."):
+        raise PlanError(f"{out}: name a plan directory (e.g. --out plan), not '{out}'")
     path = lock_path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
