@@ -160,12 +160,14 @@ def stage_plan_dir(out: Path, tables: dict[str, pd.DataFrame], queues: dict[str,
 def publish(tmp: Path, out: Path) -> Path:
     """Switch ``out`` to the staged plan ``tmp`` in one atomic step; return the version directory.
 
-    Call under ``plan_lock(out)``. A plain directory at ``out`` (a plan written by an older
+    Call under ``plan_lock(out)``. ``tmp`` must be on the same file system as ``out`` (the
+    plan's staging directory, or a sibling of ``out`` as ``dialplan fit`` and ``export`` use). A plain directory at ``out`` (a plan written by an older
     release, or by hand) is first moved into the versions directory, then replaced by the
     link: only this one-time migration has a moment with no ``out`` at all."""
     out = Path(out)
     vdir = versions_dir(out)
     try:
+        vdir.mkdir(exist_ok=True)  # callers that staged elsewhere (fit, export) have none yet
         numbers = [int(m.group(1)) for p in vdir.iterdir() if (m := _VERSION.match(p.name))]
         version = vdir / f"v{max(numbers, default=0) + 1:06d}"
         os.replace(tmp, version)
