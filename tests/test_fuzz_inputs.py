@@ -450,3 +450,44 @@ def test_parquet_bugs_found_by_the_fuzzing(tmp_path):
         read_portfolio(root, max_reject=1.0)
     pq.write_table(binary.set_column(0, "seat_id", pa.array([b"S1", b"S2"], pa.binary())), root / "seats.parquet")
     assert read_portfolio(root, max_reject=1.0).seats["seat_id"].tolist() == ["S1", "S2"]
+
+
+# --- accepted but extreme values, through the whole plan ----------------------------------
+
+EXTREME = {
+    "balance": st.sampled_from(["0", "0.0000001", "1e300", "1.7976931348623157e308", "123456789012345678901234567890"]),
+    "pay_propensity": st.sampled_from(["", "0", "1", "1e-300"]),
+    "rpc_rate": st.sampled_from(["", "0", "1", "5e-324"]),
+    "attempts_per_hour": st.sampled_from(["", "1e-300", "0.001", "1e300", "1e18", "3600"]),
+    "shift": st.sampled_from([("00:00", "24:00"), ("09:00", "09:15"), ("23:45", "24:00"), ("09:00", "12:00")]),
+    "breaks": st.sampled_from(["", "00:00-24:00", "09:00-09:15", "10:00-10:01;10:02-10:03"]),
+    "timezone": st.sampled_from(["", "Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns", "Asia/Kathmandu", "UTC", "Factory"]),
+    "zones": st.sampled_from(["", "Pacific/Kiritimati|Etc/GMT+12", "Asia/Shanghai", "Factory"]),
+}
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, phases=_PHASES,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_extreme_accepted_values_plan_or_fail_in_one_line(tmp_path_factory, data):
+    """Values the reader accepts but that sit at the edges (huge balances, tiny or huge seat
+    rates, 24-hour shifts, breaks covering the shift, odd zones) go through the whole run
+    (hopper, verify on): a published plan or a one-line DialplanError, nothing else."""
+    from dialplan.pipeline import run_plan
+
+    root = _scratch(tmp_path_factory)
+    d = {k: data.draw(v, label=k) for k, v in EXTREME.items()}
+    accounts = [{**a, "balance": d["balance"], "pay_propensity": d["pay_propensity"], "timezone": d["timezone"]} for a in ACCOUNTS]
+    contacts = [{**c, "rpc_rate": d["rpc_rate"], "timezone": d["zones"]} for c in CONTACTS]
+    seats = [{**SEATS[0], "shift_start": d["shift"][0], "shift_end": d["shift"][1], "breaks": d["breaks"],
+              "attempts_per_hour": d["attempts_per_hour"], "timezone": d["timezone"]}]
+    book = write_portfolio(root / "book", accounts, contacts, seats, history=HISTORY, callbacks=CALLBACKS, curves=CURVES)
+    with watchdog(60):
+        try:
+            run_plan(book, dt.date(2026, 11, 30), root / "plan", solver="hopper", max_reject=1.0)
+        except DialplanError as exc:
+            assert "\n" not in str(exc)
+            _event("error: " + str(exc)[:40])
+            return
+    _event("planned")
+    assert (root / "plan" / "plan.csv").is_file()

@@ -426,6 +426,8 @@ ROW_CASES = [
     ("seats", "attempts_per_hour", "0", "must be a number > 0"),
     ("seats", "attempts_per_hour", "-4", "must be a number > 0"),
     ("seats", "attempts_per_hour", "fast", "must be a number > 0"),
+    ("seats", "attempts_per_hour", "1e300", "must be <= 3600"),  # overflowed the capacities (found by fuzzing)
+    ("accounts", "balance", "1e308", "balance must be <= 1e+15"),  # overflowed the expected values
     ("seats", "active", "on", "must be true/false/1/0/yes/no"),
     ("history", "called_at", "2026-11-10T10:00:00", "not an ISO 8601 timestamp with UTC offset"),
     ("history", "called_at", "2026-11-10 10:00", "not an ISO 8601 timestamp with UTC offset"),

@@ -91,6 +91,8 @@ ID_COLUMN = {
     "callbacks": "account_id",
     "curves": "phone_type",
 }
+MAX_BALANCE = 1e15  # a quadrillion in any currency: more is a data error (and overflows the sums)
+MAX_ATTEMPTS_PER_HOUR = 3600  # one attempt a second: more is a data error, and would overflow capacities
 BOOL_TRUE = frozenset({"true", "1", "yes"})
 BOOL_FALSE = frozenset({"false", "0", "no"})
 _HHMM = r"(?:[01]\d|2[0-3]):[0-5]\d|24:00"
@@ -161,7 +163,7 @@ def _parquet_text(series: pd.Series) -> pd.Series:
 
     Timestamps with a zone keep their offset; naive ones get none (so they are rejected as
     timestamps, like a CSV timestamp without an offset). Binary values must be UTF-8 (else
-    ValueError). An empty column stays an object column, so the string checks work on it."""
+    ValueError). An empty column is a text column too, so the string checks work on it."""
     missing = series.isna().to_numpy()
     if pd.api.types.is_datetime64_any_dtype(series):
         fmt = "%Y-%m-%dT%H:%M:%S.%f%z" if getattr(series.dt, "tz", None) is not None else "%Y-%m-%dT%H:%M:%S.%f"
@@ -179,7 +181,8 @@ def _parquet_text(series: pd.Series) -> pd.Series:
     else:
         text = series.astype(str).astype(object)
     text = text.where(~missing, "")
-    return pd.Series(text.to_numpy(dtype=object), index=series.index, dtype=object)
+    # the dtype read_csv(dtype=str) gives (object, or pandas' str dtype): CSV and Parquet read alike
+    return pd.Series(text.to_numpy(dtype=object), index=series.index, dtype=object).astype(str)
 
 
 def _read_table(path: Path, table: str) -> pd.DataFrame:
@@ -306,12 +309,16 @@ def _bad_mask(kind: str, values: pd.Series, policy: Policy) -> tuple[np.ndarray,
     if kind in ("amount", "probability", "positive", "nonneg", "hour"):
         number = pd.to_numeric(values.where(values != "", None), errors="coerce").to_numpy(dtype=float)
         notnum = present & ~np.isfinite(number)
-        if kind == "amount":
-            return notnum | (present & (number < 0)), "balance must be a number >= 0"
+        if kind == "amount":  # beyond MAX_BALANCE the expected values overflow to inf
+            too_big = present & ~notnum & (number > MAX_BALANCE)
+            reason = pd.Series(np.where(too_big, f"balance must be <= {MAX_BALANCE:.0e}", "balance must be a number >= 0"), index=values.index)
+            return notnum | (present & (number < 0)) | too_big, reason
         if kind == "probability":
             return notnum | (present & ((number < 0) | (number > 1))), "must be a probability in 0..1"
-        if kind == "positive":
-            return notnum | (present & (number <= 0)), "must be a number > 0"
+        if kind == "positive":  # attempts_per_hour: a huge rate would overflow the seat capacities
+            too_big = present & ~notnum & (number > MAX_ATTEMPTS_PER_HOUR)
+            reason = pd.Series(np.where(too_big, f"must be <= {MAX_ATTEMPTS_PER_HOUR}", "must be a number > 0"), index=values.index)
+            return notnum | (present & (number <= 0)) | too_big, reason
         if kind == "nonneg":
             return notnum | (present & (number < 0)), "must be a number >= 0"
         whole = np.isfinite(number) & (np.floor(number) == number)

@@ -183,7 +183,7 @@ SCHEMA: dict[str, Any] = {
     "slot_minutes": _slot_minutes,
     "never_call_statuses": _str_list,
     "custom_statuses": _str_list,
-    "default_attempts_per_hour": _number(0.0, strict_min=True),
+    "default_attempts_per_hour": _number(0.0, maximum=3600.0, strict_min=True),
     "window": {**_WINDOW_KEYS, "holidays": _choice("call", "no_call"), "third_party": dict(_WINDOW_KEYS)},
     "caps": {
         "debtor": dict(_CAPS_CONTACT),
