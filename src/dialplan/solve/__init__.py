@@ -27,7 +27,7 @@ def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, se
     ``wall_limit`` (default: the same) is the wall-clock safety net under machine load."""
     started = time.perf_counter()
     wall = time_limit if wall_limit is None else wall_limit
-    lam, nu = None, None
+    found = None
     if solver == "hopper":
         book, status = hopper(cands), "heuristic"
     elif solver == "greedy":
@@ -35,17 +35,22 @@ def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, se
     elif solver == "cpsat":
         from .cpsat import improve
 
-        book, status, (lam, nu) = improve(cands, time_limit=time_limit, seed=seed, progress=progress, wall_limit=wall)
+        book, status, found = improve(cands, time_limit=time_limit, seed=seed, progress=progress, wall_limit=wall)
     else:
         raise ValueError(f"unknown solver {solver!r}")
     plan = Plan(cands, book_frame(book), solver={"name": solver, "status": status, "seed": seed})
-    from .bound import upper_bound
+    from .bound import PricedModel, upper_bound
     from .heuristics import obligations_met
 
-    bound, _lam, _nu = upper_bound(
-        cands, lower=plan.expected_recovery, met=obligations_met(cands, book), lam=lam, nu=nu,
-        iterations=150, deadline=started + 0.95 * wall,
-    )
+    met = obligations_met(cands, book)
+    model = PricedModel(cands)
+    if found is not None and found[3] <= met:
+        # the search's bound holds for plans meeting found[3] <= met obligations; at its
+        # prices, the bound for plans meeting as many as ours is one evaluation away
+        bound = min(found[0], model.evaluate(found[1], found[2], met)[0])
+    else:
+        bound, _lam, _nu = upper_bound(cands, met=met, plan_attempts=book.attempts(), rounds=40,
+                                       deadline=started + 0.95 * wall, model=model)
     plan.upper_bound = bound
     plan.solver["seconds"] = round(time.perf_counter() - started, 3)
     return plan

@@ -28,12 +28,12 @@ Write a case's value as ``V * f(L)`` with ``V = balance * pay_propensity``,
    ``nu * M`` back. Callbacks and obligations met by today's history are credited ``nu``
    each without cost (an over-estimate).
 
-Any ``lam >= 0`` and ``nu >= 0`` give a valid bound; the search only makes it tighter.
+Any ``lam >= 0`` and ``nu >= 0`` give a valid bound; the search (column generation,
+``colgen.py``) only makes it tighter.
 """
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 
@@ -298,92 +298,22 @@ class PricedModel:
             self.last_items = (np.zeros(0, np.int64),) * 3
         self.last_choice = choice
         self.last_best = best
+        self.last_price = price
+        self.last_credit = (((choice == 1) & (need == 1)) | ((choice == 2) & (need >= 1) & (need <= 2)) | (choice == 3))
         return bound, usage
 
 
-class _Deadline(Exception):
-    pass
-
-
-def upper_bound(c: Candidates, lower: float | None = None, met: int = 0, iterations: int = 60,
-                lam: np.ndarray | None = None, nu: float | None = None, deadline: float | None = None,
-                model: PricedModel | None = None) -> tuple[float, np.ndarray, float]:
-    """The tightest bound found in ``iterations`` evaluations, with its capacity prices and
-    obligation price.
-
-    ``met`` is the number of obligations our plan meets (the best plan meets at least as
-    many). The bound is a convex, piecewise-linear function of the prices with thousands of
-    nearly smooth pieces (one per case), so a quasi-Newton method with bounds (L-BFGS-B)
-    minimises it far faster than subgradient steps; it starts from the best uniform price
-    (a line search) or from ``lam``/``nu`` when given. Every evaluated point is a valid bound;
-    the smallest is returned. ``deadline`` is a wall-clock safety net only (a fixed number
-    of evaluations keeps the bound repeatable)."""
-    from scipy.optimize import minimize
+def upper_bound(c: Candidates, met: int = 0, plan_attempts=None, rounds: int = 40,
+                deadline: float | None = None, model: PricedModel | None = None):
+    """The tightest bound found, with its capacity prices and obligation price:
+    ``(bound, lam, nu)``. ``met`` is the number of obligations our plan meets (the best plan
+    meets at least as many); ``plan_attempts`` (the plan's attempts) seed the search. The
+    prices come from column generation (``colgen.py``); every bound is evaluated here."""
+    from .colgen import price_by_columns
 
     model = PricedModel(c) if model is None else model
-    shape = model.cap.shape
     if len(model.cases) == 0 or model.n_pools == 0:
-        value, _ = model.evaluate(np.zeros(shape), 0.0, met)
-        return value, np.zeros(shape), 0.0
-    best = [np.inf, np.zeros(shape), 0.0]
-    count = [0]
-
-    def record(value, lam_, nu_):
-        count[0] += 1
-        if value < best[0]:
-            best[:] = [value, lam_.copy(), nu_]
-
-    if lam is None or lam.shape != shape:
-        top = float(np.max(model.qv[np.isfinite(model.qv)])) if np.isfinite(model.qv).any() else 1.0
-        # golden-section search for the best uniform price (the bound is convex in it)
-        g = (np.sqrt(5) - 1) / 2
-        a, b = 0.0, top
-        for _ in range(10):
-            x1, x2 = b - g * (b - a), a + g * (b - a)
-            f1 = model.evaluate(np.full(shape, x1), 0.0, met)[0]
-            f2 = model.evaluate(np.full(shape, x2), 0.0, met)[0]
-            record(f1, np.full(shape, x1), 0.0)
-            record(f2, np.full(shape, x2), 0.0)
-            if f1 <= f2:
-                b = x2
-            else:
-                a = x1
-        lam = best[1]
-        nu = 0.0
-        if met:
-            # then the best obligation price at that capacity price
-            a, b = 0.0, 2 * top
-            for _ in range(10):
-                x1, x2 = b - g * (b - a), a + g * (b - a)
-                f1 = model.evaluate(lam, x1, met)[0]
-                f2 = model.evaluate(lam, x2, met)[0]
-                record(f1, lam, x1)
-                record(f2, lam, x2)
-                if f1 <= f2:
-                    b = x2
-                else:
-                    a = x1
-            nu = best[2]
-    nu = 0.0 if nu is None or not met else nu
-    scale = max(float(np.max(lam)), 1.0)
-    norm = max(abs(best[0]) if np.isfinite(best[0]) else abs(model.evaluate(lam, nu, met)[0]), 1.0)
-
-    def fun(x):
-        if deadline is not None and count[0] > 0 and time.perf_counter() > deadline:
-            raise _Deadline
-        lam_ = np.maximum(x[:-1], 0.0).reshape(shape) * scale
-        nu_ = max(x[-1], 0.0) * scale if met else 0.0
-        value, usage = model.evaluate(lam_, nu_, met, want_usage=True)
-        record(value, lam_, nu_)
-        grad = np.append((model.cap - usage).ravel(), (model.last_met - met) if met else 0.0) * scale
-        return value / norm, grad / norm
-
-    x0 = np.append(lam.ravel(), nu) / scale
-    if iterations > 0:
-        try:
-            minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * len(x0),
-                     options={"maxfun": iterations, "maxiter": iterations})
-        except _Deadline:
-            pass
-    model.evals = count[0]
-    return float(best[0]), best[1], float(best[2])
+        value, _ = model.evaluate(np.zeros(model.cap.shape), 0.0, met)
+        return value, np.zeros(model.cap.shape), 0.0
+    bound, lam, nu, _evals, _master = price_by_columns(model, met, plan_attempts, rounds=rounds, deadline=deadline)
+    return bound, lam, nu

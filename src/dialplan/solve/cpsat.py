@@ -23,13 +23,12 @@ import math
 import time
 
 import numpy as np
-import pandas as pd
 from ortools.sat.python import cp_model
 
 from ..candidates import Candidates
 from .book import Book
-from .bound import PricedModel, upper_bound
-from .heuristics import greedy, hopper, obligation_need
+from .bound import PricedModel
+from .heuristics import greedy, obligation_need
 
 ELL_SCALE = 1_000
 
@@ -331,10 +330,12 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, seconds: float, deadline: flo
 
 
 def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=None, wall_limit: float | None = None):
-    """Seed plans (hopper, greedy, priced greedy), then CP-SAT over blocks of cases.
-    Returns (book, status, (capacity prices, obligation price))."""
+    """Seed plans, capacity prices and the bound by column generation, an LP-guided plan,
+    then CP-SAT over blocks of cases. Returns (book, status, (bound, lam, nu, met)) where
+    ``bound`` holds for every plan meeting at least ``met`` obligations."""
     from ..plan import expected_recovery
-    from .heuristics import obligations_met
+    from .colgen import price_by_columns
+    from .heuristics import flow_obligations, obligations_met, place_callbacks, repair_obligations
 
     started = time.perf_counter()
     wall = time_limit if wall_limit is None else wall_limit
@@ -343,27 +344,34 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         arr = book.attempts()
         return obligations_met(c, book), expected_recovery(c, arr["account"], arr["cand"], arr["slot"])
 
-    from .heuristics import flow_obligations, place_callbacks, repair_obligations
+    def note(text: str) -> None:
+        if progress:
+            progress(text)
 
     flowed = Book(c)
     place_callbacks(c, flowed)
     flow_obligations(c, flowed)
     candidates = [greedy(c), greedy(c, flowed)]
-    seed_met, seed_value = max(value_of(b) for b in candidates)
-    _bound, lam, nu = upper_bound(
-        c, lower=seed_value, met=seed_met, iterations=15,
-        deadline=started + 0.3 * wall,  # safety net; on an idle machine 15 iterations end sooner
-    )
+    seed_book = max(candidates, key=value_of)
+    seed_met, seed_value = value_of(seed_book)
+    note(f"seed plan: {seed_met} obligations, {seed_value:,.0f} expected")
     model = PricedModel(c)
-    for scale in (2.0,):
-        mu = model.class_prices(lam * scale)
-        candidates.append(greedy(c, mu=np.where(np.isfinite(mu), mu, 0.0)))
-    candidates.append(hopper(c))
-    book = max(candidates, key=value_of)
-    repair_obligations(c, book)
+    bound, lam, nu, _evals, master = price_by_columns(
+        model, seed_met, seed_book.attempts(), rounds=40,
+        deadline=started + 0.6 * wall,  # safety net; the rounds and tolerance end it sooner
+    )
+    note(f"bound {bound:,.0f} after {_evals} evaluations")
+    rounded = Book(c)
+    place_callbacks(c, rounded)
+    master.rounded(rounded)
+    flow_obligations(c, rounded)
+    candidates.append(greedy(c, rounded))
     mu = model.class_prices(lam)
     mu = np.where(np.isfinite(mu), mu, 0.0)
-    statuses = lns(c, book, mu, 0.15 * time_limit, started + 0.5 * wall, seed=seed, progress=progress)
+    candidates.append(greedy(c, mu=mu))
+    book = max(candidates, key=value_of)
+    repair_obligations(c, book)
+    statuses = lns(c, book, mu, 0.15 * time_limit, started + 0.75 * wall, seed=seed, progress=progress)
     greedy(c, book, mu=mu)  # fill whatever capacity is left
     status = "cpsat " + (",".join(sorted({s.lower() for s in statuses})) if statuses else "not run")
-    return book, status, (lam, nu)
+    return book, status, (bound, lam, nu, seed_met)

@@ -1,0 +1,229 @@
+"""Capacity prices by column generation: the bound's dual solved as a linear program.
+
+The Lagrangian bound of ``bound.py`` is the value of a linear program over the cases' own
+choices ("columns": a set of attempts of one case with its relaxed value, the capacity
+rows it uses and whether it meets the case's obligation): at most one column per case,
+capacity per row and slot, at least ``M`` obligations. The master LP over the columns found
+so far gives prices (its duals); at those prices the per-case oracle of ``bound.py`` both
+evaluates a valid bound and returns each case's best column, which joins the master when it
+is worth more than the case's current dual. This converges in far fewer evaluations than
+price-only methods, because the master remembers every case's alternatives.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from .bound import PricedModel
+
+log = logging.getLogger("dialplan")
+
+
+class Master:
+    """The restricted master LP (HiGHS), grown column by column."""
+
+    def __init__(self, model: PricedModel, need_met: float):
+        import highspy
+
+        self.model = model
+        self.T = model.c.grid.n
+        self.n_cap = model.cap.size
+        self.n_case = len(model.cases)
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        self.h.setOptionValue("threads", 1)
+        self.h.setOptionValue("presolve", "off")  # keeps the basis between rounds (warm start)
+        inf = highspy.kHighsInf
+        cap = model.cap.reshape(-1)
+        # rows: capacity (row, slot) | obligations | one column per case
+        lower = np.concatenate([np.full(self.n_cap, -inf), [need_met], np.full(self.n_case, -inf)])
+        upper = np.concatenate([cap, [inf], np.ones(self.n_case)])
+        self.h.addRows(len(lower), lower, upper, 0, np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0))
+        self.obl_row = self.n_cap
+        self.case_row0 = self.n_cap + 1
+        # an expensive slack keeps the obligation row feasible before real columns exist
+        big = float(model.V.sum() + 1.0)
+        self.h.addCols(1, np.array([big]), np.array([0.0]), np.array([inf]), 1,
+                       np.array([0], np.int32), np.array([self.obl_row], np.int32), np.array([1.0]))
+        self.n_cols = 1
+        self.col_case, self.col_credit = [np.array([-1])], [np.array([False])]
+        self.item_col, self.item_k, self.item_t = [], [], []
+
+    def add(self, case: np.ndarray, items_case: np.ndarray, items_t: np.ndarray, value: np.ndarray, credit: np.ndarray,
+            items_k: np.ndarray):
+        """Add one column per entry of ``case`` (cases index model.cases); items_case says
+        which column each item (slot items_t) belongs to, as positions 0..len(case)-1."""
+        if len(case) == 0:
+            return
+        m = self.model
+        order = np.argsort(items_case, kind="stable")
+        items_case, items_t, items_k = items_case[order], items_t[order], items_k[order]
+        self.col_case.append(case)
+        self.col_credit.append(credit)
+        self.item_col.append(self.n_cols + items_case)
+        self.item_k.append(items_k)
+        self.item_t.append(items_t)
+        cls = m.cls_case[case[items_case]]
+        # each item uses every capacity row of its class, in its slot
+        r_cls, r_row = np.nonzero(m.A)
+        per_cls = [r_row[r_cls == k] for k in range(m.A.shape[0])]
+        idx_parts, col_parts = [], []
+        for k in np.unique(cls):
+            sel = np.flatnonzero(cls == k)
+            for r in per_cls[k]:
+                idx_parts.append(r * self.T + items_t[sel])
+                col_parts.append(items_case[sel])
+        cap_idx = np.concatenate(idx_parts) if idx_parts else np.zeros(0, np.int64)
+        cap_col = np.concatenate(col_parts) if col_parts else np.zeros(0, np.int64)
+        n = len(case)
+        rows = np.concatenate([cap_idx, np.full(int(credit.sum()), self.obl_row), self.case_row0 + case])
+        cols = np.concatenate([cap_col, np.flatnonzero(credit), np.arange(n)])
+        vals = np.ones(len(rows))
+        # merge duplicates (two items of a column in one slot and row) by summing
+        key = cols.astype(np.int64) * (self.case_row0 + self.n_case) + rows
+        uk, inv = np.unique(key, return_inverse=True)
+        vals = np.bincount(inv, weights=vals)
+        cols, rows = uk // (self.case_row0 + self.n_case), uk % (self.case_row0 + self.n_case)
+        starts = np.searchsorted(cols, np.arange(n)).astype(np.int32)
+        inf = 1e30
+        self.h.addCols(n, -value.astype(np.float64), np.zeros(n), np.full(n, inf), len(rows),
+                       starts, rows.astype(np.int32), vals.astype(np.float64))
+        self.n_cols += n
+
+    def solve(self):
+        """Prices (capacity [rows, slots], obligation) and each case's dual."""
+        self.h.run()
+        sol = self.h.getSolution()
+        dual = np.asarray(sol.row_dual)
+        lam = np.maximum(-dual[: self.n_cap], 0.0).reshape(self.model.cap.shape)
+        nu = max(float(dual[self.obl_row]), 0.0)
+        u = np.maximum(-dual[self.case_row0:], 0.0)
+        self.x = np.asarray(sol.col_value)
+        return lam, nu, u, -float(self.h.getInfo().objective_function_value)
+
+    def rounded(self, book) -> None:
+        """LP-guided plan: columns in decreasing LP weight, each case's first column that
+        fits whole goes into the book (every rule checked there)."""
+        m = self.model
+        case = np.concatenate(self.col_case)
+        credit = np.concatenate(self.col_credit)
+        icol = np.concatenate(self.item_col)
+        ik = np.concatenate(self.item_k)
+        it = np.concatenate(self.item_t)
+        order_items = np.argsort(icol, kind="stable")
+        icol, ik, it = icol[order_items], ik[order_items], it[order_items]
+        start = np.searchsorted(icol, np.arange(len(case) + 1))
+        x = self.x[: len(case)]
+        cols = np.flatnonzero(x > 1e-6)
+        cols = cols[np.lexsort((cols, ~credit[cols], -x[cols]))]
+        done = set()
+        for j in cols:
+            cse = int(case[j])
+            if cse < 0 or cse in done:
+                continue
+            a = int(m.cases[cse])
+            if a in book.case_attempts:
+                continue
+            reason = "frequency" if credit[j] else "value"
+            ok = True
+            for k, t in zip(ik[start[j]:start[j + 1]].tolist(), it[start[j]:start[j + 1]].tolist()):
+                if not book.try_add(a, k, t, reason):
+                    ok = False
+                    break
+            if not ok:
+                book.remove_case(a)
+                continue
+            done.add(cse)
+
+
+def columns_of_choice(model: PricedModel, nu: float):
+    """The last evaluation's chosen columns: (case, items' column position, items' slot,
+    exact value of the items, meets obligation)."""
+    cc, rr, tt = model.last_items
+    case = np.unique(cc)
+    pos = np.searchsorted(case, cc)
+    q = np.minimum(model.c.q[model.k[rr], tt], 1 - 1e-12)
+    logs = np.bincount(pos, weights=np.log1p(-q), minlength=len(case))
+    value = model.V[case] * (1.0 - np.exp(logs))
+    credit = model.last_credit[case]
+    return case, pos, tt, value, credit, model.k[rr]
+
+
+def plan_columns(model: PricedModel, attempts) -> tuple:
+    """Columns of a plan's own choices (exact values): attempts with account, cand, slot."""
+    c = model.c
+    acc = np.asarray(attempts["account"], dtype=np.int64)
+    k = np.asarray(attempts["cand"], dtype=np.int64)
+    t = np.asarray(attempts["slot"], dtype=np.int64)
+    keep = np.isin(acc, model.cases)
+    acc, k, t = acc[keep], k[keep], t[keep]
+    case_idx = np.searchsorted(model.cases, acc)
+    case = np.unique(case_idx)
+    pos = np.searchsorted(case, case_idx)
+    logs = np.bincount(pos, weights=np.log1p(-np.minimum(c.q[k, t], 1 - 1e-12)), minlength=len(case))
+    value = model.V[case] * (1.0 - np.exp(logs))
+    n = np.bincount(pos, minlength=len(case))
+    need = model.need[case]
+    credit = (need > 0) & (n >= need)
+    return case, pos, t, value, credit, k
+
+
+def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: int = 30,
+                     deadline: float | None = None, lam0=None, nu0: float = 0.0, max_new: int = 3000,
+                     tolerance: float = 0.02):
+    """Best bound found and its prices: (bound, lam, nu, evaluations)."""
+    need_met = float(met - model.free_credits)
+    master = Master(model, need_met)
+    best = (np.inf, np.zeros(model.cap.shape), 0.0)
+    if plan_attempts is not None:
+        master.add(*plan_columns(model, plan_attempts))
+    # seed columns: the relaxed choices at a few uniform prices
+    top = float(np.max(model.qv[np.isfinite(model.qv)])) if np.isfinite(model.qv).any() else 1.0
+    starts = [np.full(model.cap.shape, top * f) for f in (0.01, 0.05)]
+    if lam0 is not None:
+        starts.append(lam0)
+    for lam in starts:
+        value, _u = model.evaluate(lam, nu0 if lam is lam0 else 0.0, met, want_usage=True)
+        if value < best[0]:
+            best = (value, lam.copy(), nu0 if lam is lam0 else 0.0)
+        master.add(*columns_of_choice(model, nu0 if lam is lam0 else 0.0))
+    evals = len(starts)
+    last_lp, stall = -np.inf, 0
+    for _ in range(rounds):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        _t0 = time.perf_counter()
+        lam, nu, u, _lp = master.solve()
+        _t1 = time.perf_counter()
+        value, _usage = model.evaluate(lam, nu, met, want_usage=True)
+        evals += 1
+        log.debug("column generation: master %.0f (%.2f s), bound %.0f, %d columns", _lp, _t1 - _t0, value, master.n_cols)
+        if value < best[0]:
+            best = (value, lam.copy(), nu)
+        case, pos, tt, val, credit, kk = columns_of_choice(model, nu)
+        # only columns worth more than the case's dual improve the master
+        gain = model.last_best[case] - u[case]
+        good = gain > 1e-6 * max(1.0, abs(best[0])) / max(len(model.cases), 1)
+        if not good.any():
+            break
+        if good.sum() > max_new:
+            # the columns that gain most (a smaller master solves faster)
+            cut = np.sort(gain[good])[-max_new]
+            good &= gain >= cut
+        keep_pos = np.flatnonzero(good)
+        sel = np.isin(pos, keep_pos)
+        master.add(case[good], np.searchsorted(keep_pos, pos[sel]), tt[sel], val[good], credit[good], kk[sel])
+        if _lp <= last_lp * (1 + 1e-7):
+            stall += 1
+            if stall >= 2:
+                break
+        else:
+            stall = 0
+        last_lp = _lp
+        if best[0] - _lp <= tolerance * abs(best[0]):
+            break  # the bound is within tolerance of the master's value: little left to gain
+    master.solve()
+    return best[0], best[1], best[2], evals, master
