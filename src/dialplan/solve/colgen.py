@@ -49,7 +49,7 @@ class Master:
         self.h.addCols(1, np.array([big]), np.array([0.0]), np.array([inf]), 1,
                        np.array([0], np.int32), np.array([self.obl_row], np.int32), np.array([1.0]))
         self.n_cols = 1
-        self.col_case, self.col_credit = [np.array([-1])], [np.array([False])]
+        self.col_case, self.col_credit, self.col_value = [np.array([-1])], [np.array([False])], [np.array([-big])]
         self.item_col, self.item_k, self.item_t = [], [], []
 
     def add(self, case: np.ndarray, items_case: np.ndarray, items_t: np.ndarray, value: np.ndarray, credit: np.ndarray,
@@ -63,6 +63,7 @@ class Master:
         items_case, items_t, items_k = items_case[order], items_t[order], items_k[order]
         self.col_case.append(case)
         self.col_credit.append(credit)
+        self.col_value.append(value)
         self.item_col.append(self.n_cols + items_case)
         self.item_k.append(items_k)
         self.item_t.append(items_t)
@@ -104,39 +105,54 @@ class Master:
         self.x = np.asarray(sol.col_value)
         return lam, nu, u, -float(self.h.getInfo().objective_function_value)
 
-    def rounded(self, book) -> None:
-        """LP-guided plan: columns in decreasing LP weight, each case's first column that
-        fits whole goes into the book (every rule checked there)."""
+    def rounded(self, book, which: str = "all") -> None:
+        """LP-guided plan: the master's columns go into the book (every rule checked there),
+        heaviest LP weight first; among equals, obligations first, then columns of more
+        attempts (their single seat is the hardest to find), then value. An attempt the book
+        refuses (a window, a rolling cap or one attempt at a time, which the LP does not
+        see) is tried on the case's other numbers in that slot, then in the slots around
+        it. A column meeting an obligation is kept only whole."""
         m = self.model
+        c = m.c
         case = np.concatenate(self.col_case)
         credit = np.concatenate(self.col_credit)
+        value = np.concatenate(self.col_value)
         icol = np.concatenate(self.item_col)
         ik = np.concatenate(self.item_k)
         it = np.concatenate(self.item_t)
         order_items = np.argsort(icol, kind="stable")
         icol, ik, it = icol[order_items], ik[order_items], it[order_items]
         start = np.searchsorted(icol, np.arange(len(case) + 1))
+        size = np.diff(start)
         x = self.x[: len(case)]
-        cols = np.flatnonzero(x > 1e-6)
-        cols = cols[np.lexsort((cols, ~credit[cols], -x[cols]))]
-        done = set()
+        cols = np.flatnonzero((x > 1e-6) & (case >= 0) & {"all": True, "credit": credit, "value": ~credit}[which])
+        cols = cols[np.lexsort((cols, -value[cols], -size[cols], ~credit[cols], -np.round(x[cols], 2)))]
+        seg_end = np.append(m.seg[1:], len(m.k))
+        ok_seat = book.seat_ok_for_class
+        n_s = c.grid.n
         for j in cols:
             cse = int(case[j])
-            if cse < 0 or cse in done:
-                continue
             a = int(m.cases[cse])
             if a in book.case_attempts:
                 continue
+            items = list(zip(ik[start[j]:start[j + 1]].tolist(), it[start[j]:start[j + 1]].tolist()))
+            slots = sorted({t for _k, t in items})
+            seats = np.flatnonzero(ok_seat[c.account_class[a]] & (book.seat_rem[:, slots] > 0).all(axis=1))
+            seat = int(seats[np.argmax(book.seat_rem[seats].sum(axis=1))]) if len(seats) else None
             reason = "frequency" if credit[j] else "value"
-            ok = True
-            for k, t in zip(ik[start[j]:start[j + 1]].tolist(), it[start[j]:start[j + 1]].tolist()):
-                if not book.try_add(a, k, t, reason):
-                    ok = False
-                    break
-            if not ok:
+            own = m.k[m.seg[cse]:seg_end[cse]]
+            placed = 0
+            for k, t in items:
+                if book.try_add(a, k, t, reason, prefer_seat=seat):
+                    placed += 1
+                    continue
+                alts = [(int(kk), t) for kk in own if kk != k and c.legal[kk, t]]
+                alts += [(k, t + d) for d in (-1, 1, -2, 2, -3, 3) if 0 <= t + d < n_s and c.legal[k, t + d]]
+                alts.sort(key=lambda x_: -c.q[x_[0], x_[1]])
+                if any(book.try_add(a, kk, tt, reason, prefer_seat=seat) for kk, tt in alts):
+                    placed += 1
+            if credit[j] and placed < len(items):
                 book.remove_case(a)
-                continue
-            done.add(cse)
 
 
 def columns_of_choice(model: PricedModel, nu: float):
