@@ -74,10 +74,24 @@ def plan_cmd(portfolio, date, out, policy, solver, time_limit, seed, max_reject,
     """
     from .pipeline import run_plan
 
-    result = _run(
-        run_plan, portfolio, date, out, policy=policy, solver=solver, time_limit=time_limit,
-        seed=seed, max_reject=max_reject, verify=not no_verify, fit=fit, fit_out=fit_out,
-    )
+    progress, status = None, None
+    if not quiet and sys.stderr.isatty():
+        # on a terminal: the phase, the seed plan's figures and the bound as they come
+        from rich.console import Console
+
+        status = Console(stderr=True).status("planning")
+        status.start()
+
+        def progress(text: str) -> None:
+            status.update(text)
+    try:
+        result = _run(
+            run_plan, portfolio, date, out, policy=policy, solver=solver, time_limit=time_limit,
+            seed=seed, max_reject=max_reject, verify=not no_verify, fit=fit, fit_out=fit_out, progress=progress,
+        )
+    finally:
+        if status is not None:
+            status.stop()
     if not quiet:
         s = result.summary
         ob = s["obligations"]

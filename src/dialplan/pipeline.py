@@ -135,15 +135,19 @@ def _solve_with_fallback(cands, solver, time_limit, seed, progress, wall_limit):
 def _run_locked(portfolio_dir, date, out, policy, solver, time_limit, seed, max_reject, verify, progress, fit=False,
                 fit_out=None) -> RunResult:
     started = time.perf_counter()
+    note = progress or (lambda _text: None)
     fit_summary = None
     if fit:
+        note("fitting contact rates")
         from .fit import fit_to_dir
 
         fitted = fit_to_dir(portfolio_dir, fit_out, policy=policy, max_reject=max_reject)
         fit_summary = {"portfolio": str(fitted.out), "holdout": fitted.report["holdout"].get("models")}
         portfolio_dir = fitted.out
+    note("reading the portfolio")
     portfolio = read_portfolio(portfolio_dir, policy=policy, max_reject=max_reject)
     log.info("read %d accounts, %d contacts, %d seats; %d rows rejected", len(portfolio.accounts), len(portfolio.contacts), len(portfolio.seats), len(portfolio.rejected))
+    note("legal slots of every number")
     cands = build_candidates(portfolio, date)
     log.info("candidates: %d callable contacts, %d legal (contact, slot) pairs", cands.n_contacts, int(cands.legal.sum()))
     # --time-limit bounds the whole run: the solver's share is a fixed part of it (so the same
@@ -158,6 +162,7 @@ def _run_locked(portfolio_dir, date, out, policy, solver, time_limit, seed, max_
     summary = plan.summary(date, portfolio.inputs, len(portfolio.rejected))
     if fit_summary is not None:
         summary["fit"] = fit_summary
+    note("writing the plan")
     tables, queues = plan_tables(plan)
     extra_tables, extra_summary = plan_figures(plan)  # capacity.csv, contact_zones.csv (report, export)
     tables.update(extra_tables)
@@ -167,6 +172,7 @@ def _run_locked(portfolio_dir, date, out, policy, solver, time_limit, seed, max_
     if verify:
         from .verify import verify_plan
 
+        note("verifying every rule")
         try:
             report = verify_plan(portfolio_dir, tmp, date=date, policy=policy)
         except BaseException:

@@ -324,7 +324,7 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, seconds: float, deadline: flo
                 for k, t, s_, r in atts:
                     book.add(a, k, t, s_, r)
         if progress:
-            progress(f"block {b + 1}/{len(blocks)} {status.lower()}")
+            progress(f"CP-SAT block {b + 1}/{len(blocks)} ({status.lower()})")
     del seat_group
     return statuses
 
@@ -348,13 +348,14 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         if progress:
             progress(text)
 
+    note("seed plans: greedy, obligations by min-cost flow")
     flowed = Book(c)
     place_callbacks(c, flowed)
     flow_obligations(c, flowed)
     candidates = [greedy(c), greedy(c, flowed)]
     seed_book = max(candidates, key=value_of)
     seed_met, seed_value = value_of(seed_book)
-    note(f"seed plan: {seed_met} obligations, {seed_value:,.0f} expected")
+    note(f"seed plan: {seed_met:,} obligations, {seed_value:,.0f} expected; bound by column generation")
     model = PricedModel(c)
     bound, lam, nu, _evals, master = price_by_columns(
         model, seed_met, seed_book.attempts(), rounds=40,
