@@ -22,6 +22,23 @@ from .bound import PricedModel
 log = logging.getLogger("dialplan")
 
 
+def _quiet_highs(highspy):
+    """A HiGHS instance without its start-up banner on stdout (the CLI's output is ours)."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return h
+
+
 class Master:
     """The restricted master LP (HiGHS), grown column by column."""
 
@@ -32,7 +49,7 @@ class Master:
         self.T = model.c.grid.n
         self.n_cap = model.cap.size
         self.n_case = len(model.cases)
-        self.h = highspy.Highs()
+        self.h = _quiet_highs(highspy)
         self.h.setOptionValue("output_flag", False)
         self.h.setOptionValue("threads", 1)
         self.h.setOptionValue("presolve", "off")  # keeps the basis between rounds (warm start)
@@ -94,8 +111,11 @@ class Master:
                        starts, rows.astype(np.int32), vals.astype(np.float64))
         self.n_cols += n
 
-    def solve(self):
-        """Prices (capacity [rows, slots], obligation) and each case's dual."""
+    def solve(self, seconds: float | None = None):
+        """Prices (capacity [rows, slots], obligation) and each case's dual (from the last
+        basis when ``seconds`` run out: still prices, so any bound evaluated at them holds)."""
+        if seconds is not None:
+            self.h.setOptionValue("time_limit", max(float(seconds), 0.1))
         self.h.run()
         sol = self.h.getSolution()
         dual = np.asarray(sol.row_dual)
@@ -212,7 +232,7 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
         if deadline is not None and time.perf_counter() > deadline:
             break
         _t0 = time.perf_counter()
-        lam, nu, u, _lp = master.solve()
+        lam, nu, u, _lp = master.solve(None if deadline is None else deadline - time.perf_counter())
         _t1 = time.perf_counter()
         value, _usage = model.evaluate(lam, nu, met, want_usage=True)
         evals += 1
@@ -241,5 +261,5 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
         last_lp = _lp
         if best[0] - _lp <= tolerance * abs(best[0]):
             break  # the bound is within tolerance of the master's value: little left to gain
-    master.solve()
+    master.solve(None if deadline is None else max(deadline - time.perf_counter(), 1.0))
     return best[0], best[1], best[2], evals, master

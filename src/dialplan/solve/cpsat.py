@@ -19,6 +19,7 @@ a share of the spare, so block plans combine into a feasible day.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
@@ -31,6 +32,7 @@ from .bound import PricedModel
 from .heuristics import greedy, obligation_need
 
 ELL_SCALE = 1_000
+log = logging.getLogger("dialplan")
 
 
 def _tangent_points(lo: float, hi: float) -> np.ndarray:
@@ -345,14 +347,23 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         return obligations_met(c, book), expected_recovery(c, arr["account"], arr["cand"], arr["slot"])
 
     def note(text: str) -> None:
+        log.info("%.1f s: %s", time.perf_counter() - started, text)
         if progress:
             progress(text)
+
+    def left(share: float) -> bool:
+        """Whether the run is still inside ``share`` of its wall-clock budget (a safety net
+        for books too large for the budget: later phases are skipped, the best plan so far
+        stands)."""
+        return time.perf_counter() < started + share * wall
 
     note("seed plans: greedy, obligations by min-cost flow")
     flowed = Book(c)
     place_callbacks(c, flowed)
     flow_obligations(c, flowed)
-    candidates = [greedy(c), greedy(c, flowed)]
+    candidates = [greedy(c, flowed)]
+    if left(0.3):
+        candidates.append(greedy(c))
     seed_book = max(candidates, key=value_of)
     seed_met, seed_value = value_of(seed_book)
     note(f"seed plan: {seed_met:,} obligations, {seed_value:,.0f} expected; bound by column generation")
@@ -362,17 +373,26 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         deadline=started + 0.6 * wall,  # safety net; the rounds and tolerance end it sooner
     )
     note(f"bound {bound:,.0f} after {_evals} evaluations")
-    rounded = Book(c)
-    place_callbacks(c, rounded)
-    master.rounded(rounded)
-    flow_obligations(c, rounded)
-    candidates.append(greedy(c, rounded))
     mu = model.class_prices(lam)
     mu = np.where(np.isfinite(mu), mu, 0.0)
-    candidates.append(greedy(c, mu=mu))
+    if left(0.8):
+        note("LP-guided and priced plans")
+        rounded = Book(c)
+        place_callbacks(c, rounded)
+        master.rounded(rounded)
+        flow_obligations(c, rounded)
+        candidates.append(greedy(c, rounded))
+    if left(0.8):
+        candidates.append(greedy(c, mu=mu))
     book = max(candidates, key=value_of)
-    repair_obligations(c, book)
-    statuses = lns(c, book, mu, 0.15 * time_limit, started + 0.75 * wall, seed=seed, progress=progress)
-    greedy(c, book, mu=mu)  # fill whatever capacity is left
+    statuses = []
+    if left(0.85):
+        note("repairing obligations")
+        repair_obligations(c, book)
+    if left(0.85):
+        note("CP-SAT over blocks of cases")
+        statuses = lns(c, book, mu, 0.15 * time_limit, started + 0.85 * wall, seed=seed, progress=progress)
+    if left(0.92):
+        greedy(c, book, mu=mu)  # fill whatever capacity is left
     status = "cpsat " + (",".join(sorted({s.lower() for s in statuses})) if statuses else "not run")
     return book, status, (bound, lam, nu, seed_met)
