@@ -157,16 +157,18 @@ def plan_section(rows: list[dict]) -> list[str]:
     if not rows:
         return ["No plan benchmark in the input."]
     header = ["size", "flavor", "solver", "seats", "wall s", "peak RSS MB", "expected recovery", "upper bound", "gap", "ratio to hopper",
-              "violations", "attempts", "solver s", "status", "load"]
+              "violations", "attempts", "obligations met", "solver s", "status", "load"]
     body = []
     for r in sorted(rows, key=order):
+        o = r.get("obligations") if isinstance(r.get("obligations"), dict) else None
+        ob = DASH if o is None else f"{o['met']:,} of {o['due']:,}"
         body.append([
             fmt(r["size"]), r["flavor"], r["solver"], fmt(r.get("seats")), fmt(r.get("wall_s")), fmt(r.get("peak_rss_mb"), 0),
             money(r.get("expected_recovery")), money(r.get("upper_bound")),
             DASH if r.get("gap") is None else f"{100 * r['gap']:.1f} %",
             DASH if r.get("ratio_to_hopper") is None else f"{r['ratio_to_hopper']:.3f}",
             fmt(r.get("violations")) + (" (FAILED: " + r["error"][:120] + ")" if r.get("error") else ""),
-            fmt(r.get("attempts")), fmt(r.get("solver_seconds")), r.get("solver_status") or DASH, load_text(r),
+            fmt(r.get("attempts")), ob, fmt(r.get("solver_seconds")), r.get("solver_status") or DASH, load_text(r),
         ])
     return [
         "`run_plan` end to end (read, candidates, solve, upper bound, write, verify with `verify=True`); "
