@@ -208,42 +208,67 @@ def plan_columns(model: PricedModel, attempts) -> tuple:
 
 
 def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: int = 30,
-                     deadline: float | None = None, lam0=None, nu0: float = 0.0, max_new: int = 3000,
-                     tolerance: float = 0.02):
-    """Best bound found and its prices: (bound, lam, nu, evaluations)."""
+                     deadline: float | None = None, max_new: int = 3000, tolerance: float = 0.02,
+                     smoothing: float = 0.5):
+    """Best bound found and its prices: (bound, lam, nu, evaluations, master).
+
+    Start: a golden-section search for the best single price of every seat and slot (the
+    bound is convex in it), whose evaluations also seed the master with columns. Rounds: the
+    master's duals are smoothed towards the best prices so far (a master LP is degenerate and
+    its duals jump; ``smoothing`` is the weight of the best point), the oracle is evaluated
+    there and its columns that would improve the master (positive reduced cost at the
+    master's own duals, exact values) join it. Stops after ``rounds``, when no column would
+    improve the master, or when the best bound is within ``tolerance`` of the master's
+    value."""
     need_met = float(met - model.free_credits)
     master = Master(model, need_met)
-    best = (np.inf, np.zeros(model.cap.shape), 0.0)
+    best = [np.inf, np.zeros(model.cap.shape), 0.0]
+    evals = 0
+
+    def probe(lam, nu):
+        nonlocal evals
+        value, _usage = model.evaluate(lam, nu, met, want_usage=True)
+        evals += 1
+        if value < best[0]:
+            best[:] = [value, lam.copy(), nu]
+        return value
+
     if plan_attempts is not None:
         master.add(*plan_columns(model, plan_attempts))
-    # seed columns: the relaxed choices at a few uniform prices
     top = float(np.max(model.qv[np.isfinite(model.qv)])) if np.isfinite(model.qv).any() else 1.0
-    starts = [np.full(model.cap.shape, top * f) for f in (0.01, 0.05)]
-    if lam0 is not None:
-        starts.append(lam0)
-    for lam in starts:
-        value, _u = model.evaluate(lam, nu0 if lam is lam0 else 0.0, met, want_usage=True)
-        if value < best[0]:
-            best = (value, lam.copy(), nu0 if lam is lam0 else 0.0)
-        master.add(*columns_of_choice(model, nu0 if lam is lam0 else 0.0))
-    evals = len(starts)
-    last_lp, stall = -np.inf, 0
+    g = (np.sqrt(5) - 1) / 2
+    lo, hi = 0.0, top
+    for _ in range(8):
+        x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
+        f1 = probe(np.full(model.cap.shape, x1), 0.0)
+        master.add(*columns_of_choice(model, 0.0))
+        f2 = probe(np.full(model.cap.shape, x2), 0.0)
+        master.add(*columns_of_choice(model, 0.0))
+        if f1 <= f2:
+            hi = x2
+        else:
+            lo = x1
     for _ in range(rounds):
         if deadline is not None and time.perf_counter() > deadline:
             break
         _t0 = time.perf_counter()
-        lam, nu, u, _lp = master.solve(None if deadline is None else deadline - time.perf_counter())
+        lam_lp, nu_lp, u, lp = master.solve(None if deadline is None else deadline - time.perf_counter())
         _t1 = time.perf_counter()
-        value, _usage = model.evaluate(lam, nu, met, want_usage=True)
-        evals += 1
-        log.debug("column generation: master %.0f (%.2f s), bound %.0f, %d columns", _lp, _t1 - _t0, value, master.n_cols)
-        if value < best[0]:
-            best = (value, lam.copy(), nu)
+        lam = smoothing * best[1] + (1 - smoothing) * lam_lp
+        nu = smoothing * best[2] + (1 - smoothing) * nu_lp
+        value = probe(lam, nu)
+        log.debug("column generation: master %.0f (%.2f s), bound %.0f (best %.0f), %d columns", lp, _t1 - _t0, value, best[0], master.n_cols)
+        if best[0] - lp <= tolerance * abs(best[0]):
+            break  # the bound is within tolerance of the master's value: little left to gain
         case, pos, tt, val, credit, kk = columns_of_choice(model, nu)
-        # only columns worth more than the case's dual improve the master
-        gain = model.last_best[case] - u[case]
-        good = gain > 1e-6 * max(1.0, abs(best[0])) / max(len(model.cases), 1)
+        # reduced cost at the master's own duals (exact values): only these improve it
+        paid = np.bincount(pos, weights=(model.A @ lam_lp)[model.cls_case[case[pos]], tt], minlength=len(case))
+        gain = val - paid + nu_lp * credit - u[case]
+        good = gain > 1e-9 * max(1.0, abs(best[0]))
         if not good.any():
+            if smoothing > 0:
+                smoothing = 0.0  # mis-priced: the smoothed point found nothing; use the LP's
+                continue
             break
         if good.sum() > max_new:
             # the columns that gain most (a smaller master solves faster)
@@ -252,14 +277,5 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
         keep_pos = np.flatnonzero(good)
         sel = np.isin(pos, keep_pos)
         master.add(case[good], np.searchsorted(keep_pos, pos[sel]), tt[sel], val[good], credit[good], kk[sel])
-        if _lp <= last_lp * (1 + 1e-7):
-            stall += 1
-            if stall >= 2:
-                break
-        else:
-            stall = 0
-        last_lp = _lp
-        if best[0] - _lp <= tolerance * abs(best[0]):
-            break  # the bound is within tolerance of the master's value: little left to gain
     master.solve(None if deadline is None else max(deadline - time.perf_counter(), 1.0))
     return best[0], best[1], best[2], evals, master
