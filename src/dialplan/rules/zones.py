@@ -59,6 +59,8 @@ from phonenumbers.phonenumberutil import (
     region_code_for_country_code,
 )
 
+from ..columns import indexer
+
 
 @lru_cache(maxsize=1)
 def zone_countries() -> dict[str, str]:
@@ -529,7 +531,8 @@ def resolve_contact_zones(contacts: pd.DataFrame, accounts: pd.DataFrame, policy
     dropped, order kept); else the policy zone.
     """
     own = contacts["timezone"].to_numpy(dtype=object)
-    account_zone = contacts["account_id"].map(accounts.set_index("account_id")["timezone"]).fillna("")
+    pos = indexer(accounts["account_id"], contacts["account_id"])
+    account_zone = pd.Series(np.where(pos >= 0, accounts["timezone"].to_numpy(dtype=object)[pos] if len(accounts) else "", ""), dtype=object)
     need = own == ""
     phone = pd.Series("", index=contacts.index, dtype=object)
     if need.any():
