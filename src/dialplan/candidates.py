@@ -93,9 +93,9 @@ def _minutes(text: str) -> int:
 
 def build_seat_groups(portfolio: Portfolio, grid: SlotGrid) -> SeatGroups:
     seats = portfolio.seats
-    owners = set(portfolio.accounts["owner_seat"]) - {""}
+    owners = set(pd.unique(portfolio.accounts["owner_seat"])) - {""}
     # a skill no case requires does not tell seats apart
-    wanted = set(portfolio.accounts["required_skill"]) - {""}
+    wanted = set(pd.unique(portfolio.accounts["required_skill"])) - {""}
     n_s = grid.n
     seat_cap = np.zeros((len(seats), n_s), dtype=np.int64)
     seat_on = np.zeros((len(seats), n_s), dtype=bool)
@@ -155,16 +155,20 @@ def _eligibility(accounts: pd.DataFrame, groups: SeatGroups) -> tuple[np.ndarray
     keys = accounts[["team", "owner_seat", "required_skill"]]
     codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
     class_groups = np.zeros((len(uniques), groups.n), dtype=bool)
+    g_team = np.array(groups.team + [None], dtype=object)[:-1]  # (the None keeps it 1-d)
+    g_owner = np.array(groups.owner + [None], dtype=object)[:-1]
+    has_skill: dict = {}
     for c, (team, owner, skill) in enumerate(uniques):
-        for g in range(groups.n):
-            ok = True
-            if team and groups.team[g] != team:
-                ok = False
-            if owner and groups.owner[g] != owner:
-                ok = False
-            if skill and skill not in groups.skills[g]:
-                ok = False
-            class_groups[c, g] = ok
+        ok = np.ones(groups.n, dtype=bool)
+        if team:
+            ok &= g_team == team
+        if owner:
+            ok &= g_owner == owner
+        if skill:
+            if skill not in has_skill:
+                has_skill[skill] = np.array([skill in sk for sk in groups.skills], dtype=bool)
+            ok &= has_skill[skill]
+        class_groups[c] = ok
     return codes.astype(np.int64), class_groups
 
 
@@ -222,7 +226,7 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     hist_acc = indexer(acc["account_id"], hist["account_id"])
     hist_con = indexer(con["contact_id"], hist["contact_id"])
     hist_epoch = hist["called_at"].astype("datetime64[s, UTC]").astype("int64").to_numpy() if len(hist) else np.zeros(0, np.int64)
-    hist_acc_date = history_account_dates(hist, acc, policy.timezone)
+    hist_acc_date = history_account_dates(hist, acc, policy.timezone, hist_acc)
 
     # account dates of the grid's slots (an account abroad may see two local dates)
     azone = account_zone(acc, policy.timezone).to_numpy()
@@ -301,7 +305,7 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     acc_dead = reason[con_acc] != ""
     creason[(creason == "") & acc_dead] = reason[con_acc][(creason == "") & acc_dead]
 
-    zones = resolve_contact_zones(con, acc, policy.timezone)
+    zones = resolve_contact_zones(con, acc, policy.timezone, con_acc)
     first_zone = pd.Series(map_unique(zones, lambda z: z.split("|")[0]), dtype=object) if n_c else pd.Series(dtype=object)
     callable_ = creason == ""
     k_rows = np.flatnonzero(callable_)
@@ -466,7 +470,7 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
         fill = first.reindex(np.flatnonzero(need)).fillna(R.NO_CONTACT).to_numpy()
         reason[need] = fill
 
-    due, done_today = frequency_due(acc, hist, policy, day)
+    due, done_today = frequency_due(acc, hist, policy, day, hist_acc, hist_acc_date)
     cbs = callbacks_due(portfolio.callbacks, grid, day, policy.timezone)
     cbs["acc"] = indexer(acc["account_id"], cbs["account_id"])
     cbs["cand"] = k_hist[indexer(con["contact_id"], cbs["contact_id"])] if len(cbs) else pd.Series(dtype="int64")

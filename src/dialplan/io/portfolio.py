@@ -339,7 +339,7 @@ def _bad_mask(kind: str, values: pd.Series, policy: Policy) -> tuple[np.ndarray,
         return present & ~good, "breaks must be HH:MM-HH:MM;..."
     if kind == "timestamp":
         shape = values.str.match(_TS_RE).to_numpy()
-        parsed = pd.to_datetime(values.where(shape, None), utc=True, errors="coerce", format="ISO8601")
+        parsed = pd.to_datetime(values.where(shape, None), utc=True, errors="coerce", format="ISO8601", cache=False)
         return present & ~(shape & parsed.notna().to_numpy()), "not an ISO 8601 timestamp with UTC offset"
     if kind == "role":
         return present & ~isin(values, ROLES), "role must be debtor or third_party"
@@ -458,30 +458,31 @@ def read_portfolio(root: str | Path, policy: Policy | str | None = None, max_rej
     keep["accounts"] = _reject_unknown(
         names["accounts"], acc, "owner_seat", seat_ids, keep["accounts"], rejects, "unknown owner_seat"
     )
-    all_accounts = acc["account_id"]
-    good_accounts = acc.loc[keep["accounts"], "account_id"]
+    # each reference column is looked up once: the position of its id in the accounts (contacts)
+    # file, first copy; an id that survives validation has one copy (duplicates are rejected)
+    con_acc_pos = indexer(acc["account_id"], con["account_id"])
+    acc_kept = np.append(keep["accounts"], False)  # position -1 (absent) reads False
     # contacts: unknown account vs account rejected are different reasons
-    unknown = keep["contacts"] & ~isin(con["account_id"], all_accounts)
+    unknown = keep["contacts"] & (con_acc_pos < 0)
     rejects.add(names["contacts"], con, unknown, "account_id", "unknown account_id")
     keep["contacts"] &= ~unknown
-    cascade = keep["contacts"] & ~isin(con["account_id"], good_accounts)
+    cascade = keep["contacts"] & ~acc_kept[con_acc_pos]
     rejects.add(names["contacts"], con, cascade, "account_id", "account rejected")
     keep["contacts"] &= ~cascade
-    good_contacts = con.loc[keep["contacts"], ["contact_id", "account_id"]]
-    good_contact_ids = good_contacts["contact_id"]
-    good_contact_accounts = good_contacts["account_id"].to_numpy(dtype=object)
+    con_kept = np.append(keep["contacts"], False)
     for table in ("history", "callbacks"):
         frame = raw[table]
-        k = _reject_unknown(names[table], frame, "account_id", good_accounts, keep[table], rejects, "unknown or rejected account_id")
-        k = _reject_unknown(names[table], frame, "contact_id", good_contact_ids, k, rejects, "unknown or rejected contact_id")
-        # (contact_id, account_id) must be a kept contact's pair; kept contact ids are unique
-        pos = indexer(good_contact_ids, frame["contact_id"])
-        mismatch = k.copy()
-        rows = np.flatnonzero(k)
-        found = pos[rows] >= 0
-        same = np.zeros(len(rows), dtype=bool)
-        same[found] = good_contact_accounts[pos[rows][found]] == frame["account_id"].to_numpy(dtype=object)[rows][found]
-        mismatch[rows] = ~same
+        a_pos = indexer(acc["account_id"], frame["account_id"])
+        c_pos = indexer(con["contact_id"], frame["contact_id"])
+        k = keep[table]
+        bad = k & (frame["account_id"] != "").to_numpy() & ~acc_kept[a_pos]
+        rejects.add(names[table], frame, bad, "account_id", "unknown or rejected account_id")
+        k = k & ~bad
+        bad = k & (frame["contact_id"] != "").to_numpy() & ~con_kept[c_pos]
+        rejects.add(names[table], frame, bad, "contact_id", "unknown or rejected contact_id")
+        k = k & ~bad
+        # (contact_id, account_id) must be a kept contact's pair
+        mismatch = k & (np.append(con_acc_pos, -1)[c_pos] != a_pos)
         rejects.add(names[table], frame, mismatch, "account_id", "contact belongs to another account")
         keep[table] = k & ~mismatch
     keep["callbacks"] = _reject_unknown(
@@ -508,7 +509,7 @@ def read_portfolio(root: str | Path, policy: Policy | str | None = None, max_rej
     contacts = _finish_contacts(con[keep["contacts"]].reset_index(drop=True), accounts, pol)
     seats = _finish_seats(sea[keep["seats"]].reset_index(drop=True), pol)
     history = raw["history"][keep["history"]].reset_index(drop=True)
-    history["called_at"] = pd.to_datetime(history["called_at"], utc=True, format="ISO8601")
+    history["called_at"] = pd.to_datetime(history["called_at"], utc=True, format="ISO8601", cache=False)
     history = history[["account_id", "contact_id", "called_at", "outcome", "row"]]
     curves = raw["curves"][keep["curves"]].reset_index(drop=True)
     curves = pd.DataFrame(
@@ -520,7 +521,7 @@ def read_portfolio(root: str | Path, policy: Policy | str | None = None, max_rej
         }
     )
     callbacks = raw["callbacks"][keep["callbacks"]].reset_index(drop=True)
-    callbacks["at"] = pd.to_datetime(callbacks["at"], utc=True, format="ISO8601")
+    callbacks["at"] = pd.to_datetime(callbacks["at"], utc=True, format="ISO8601", cache=False)
     callbacks = callbacks[["account_id", "contact_id", "at", "seat_id", "row"]]
     return Portfolio(root, pol, accounts, contacts, seats, history, curves, callbacks, rejected, inputs)
 
