@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import reasons as R
+from .columns import indexer, map_unique
 from .io.portfolio import Portfolio
 from .rules.obligations import account_zone, callbacks_due, frequency_due, history_account_dates
 from .rules.time import SlotGrid, build_grid, local_clock, wall_to_epoch
@@ -92,9 +93,9 @@ def _minutes(text: str) -> int:
 
 def build_seat_groups(portfolio: Portfolio, grid: SlotGrid) -> SeatGroups:
     seats = portfolio.seats
-    owners = set(portfolio.accounts["owner_seat"]) - {""}
+    owners = set(pd.unique(portfolio.accounts["owner_seat"])) - {""}
     # a skill no case requires does not tell seats apart
-    wanted = set(portfolio.accounts["required_skill"]) - {""}
+    wanted = set(pd.unique(portfolio.accounts["required_skill"])) - {""}
     n_s = grid.n
     seat_cap = np.zeros((len(seats), n_s), dtype=np.int64)
     seat_on = np.zeros((len(seats), n_s), dtype=bool)
@@ -154,16 +155,20 @@ def _eligibility(accounts: pd.DataFrame, groups: SeatGroups) -> tuple[np.ndarray
     keys = accounts[["team", "owner_seat", "required_skill"]]
     codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
     class_groups = np.zeros((len(uniques), groups.n), dtype=bool)
+    g_team = np.array(groups.team + [None], dtype=object)[:-1]  # (the None keeps it 1-d)
+    g_owner = np.array(groups.owner + [None], dtype=object)[:-1]
+    has_skill: dict = {}
     for c, (team, owner, skill) in enumerate(uniques):
-        for g in range(groups.n):
-            ok = True
-            if team and groups.team[g] != team:
-                ok = False
-            if owner and groups.owner[g] != owner:
-                ok = False
-            if skill and skill not in groups.skills[g]:
-                ok = False
-            class_groups[c, g] = ok
+        ok = np.ones(groups.n, dtype=bool)
+        if team:
+            ok &= g_team == team
+        if owner:
+            ok &= g_owner == owner
+        if skill:
+            if skill not in has_skill:
+                has_skill[skill] = np.array([skill in sk for sk in groups.skills], dtype=bool)
+            ok &= has_skill[skill]
+        class_groups[c] = ok
     return codes.astype(np.int64), class_groups
 
 
@@ -201,22 +206,27 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     groups = build_seat_groups(portfolio, grid)
     n_a, n_s = len(acc), grid.n
     d = day.toordinal()
-    acc_index = pd.Index(acc["account_id"])
-    con_index = pd.Index(con["contact_id"])
     seg_policy = {s: policy.for_segment(s) for s in pd.unique(acc["segment"])}
 
     # ---- account level -----------------------------------------------------------------
     value = (acc["balance"] * acc["pay_propensity"]).to_numpy(dtype=np.float64)
     reason = np.full(n_a, "", dtype=object)
-    statuses, segments = acc["status"].to_numpy(dtype=object), acc["segment"].to_numpy(dtype=object)
-    status_never = np.array([st in seg_policy[sg].never_call_statuses for st, sg in zip(statuses, segments)], dtype=bool) if n_a else np.zeros(0, bool)
+    # per-account policy facts, computed once per distinct (segment, status)
+    ss_codes, ss_uniq = pd.MultiIndex.from_arrays([acc["segment"].to_numpy(dtype=object), acc["status"].to_numpy(dtype=object)]).factorize()
+    ss_uniq = list(ss_uniq)
+
+    def per_account(fact) -> np.ndarray:
+        table = np.array([bool(fact(seg_policy[sg], st)) for sg, st in ss_uniq], dtype=bool)
+        return table[ss_codes] if n_a else np.zeros(0, bool)
+
+    status_never = per_account(lambda pol, st: st in pol.never_call_statuses)
     reason[acc["stop_contact"].to_numpy()] = R.STOP_CONTACT
     reason[(reason == "") & status_never] = R.STATUS
 
-    hist_acc = acc_index.get_indexer(hist["account_id"])
-    hist_con = con_index.get_indexer(hist["contact_id"])
+    hist_acc = indexer(acc["account_id"], hist["account_id"])
+    hist_con = indexer(con["contact_id"], hist["contact_id"])
     hist_epoch = hist["called_at"].astype("datetime64[s, UTC]").astype("int64").to_numpy() if len(hist) else np.zeros(0, np.int64)
-    hist_acc_date = history_account_dates(hist, acc, policy.timezone)
+    hist_acc_date = history_account_dates(hist, acc, policy.timezone, hist_acc)
 
     # account dates of the grid's slots (an account abroad may see two local dates)
     azone = account_zone(acc, policy.timezone).to_numpy()
@@ -224,12 +234,22 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     account_max = np.full(n_a, BIG, dtype=np.int64)
     acc_block_reason = np.full(n_a, "", dtype=object)
     rpc = hist["outcome"].to_numpy() == "rpc"
-    for (zone, segment), idx in pd.DataFrame({"z": azone, "s": acc["segment"].to_numpy()}).groupby(["z", "s"]).indices.items():
+    acc_groups = pd.DataFrame({"z": azone, "s": acc["segment"].to_numpy()}).groupby(["z", "s"]).indices
+    # history rows sorted by their account's group, and each account's place in its group, so
+    # that a group's counts cost the group's rows, not the whole book's
+    a_gid = np.full(n_a, -1, dtype=np.int64)
+    a_pos = np.zeros(n_a, dtype=np.int64)
+    for g, idx in enumerate(acc_groups.values()):
+        a_gid[idx] = g
+        a_pos[idx] = np.arange(len(idx))
+    h_gid = a_gid[hist_acc] if len(hist_acc) else np.zeros(0, np.int64)
+    h_order = np.argsort(h_gid, kind="stable")
+    h_bounds = np.searchsorted(h_gid[h_order], np.arange(len(acc_groups) + 1))
+    for g, ((zone, segment), idx) in enumerate(acc_groups.items()):
         caps = seg_policy[segment].account_caps
         slot_day = local_clock(zone, grid.starts)[0]
-        in_group = np.zeros(n_a, dtype=bool)
-        in_group[idx] = True
-        hmask = in_group[hist_acc] if len(hist_acc) else np.zeros(0, bool)
+        hs = h_order[h_bounds[g]:h_bounds[g + 1]]  # the group's history rows
+        h_pos, h_date, h_rpc = a_pos[hist_acc[hs]], hist_acc_date[hs], rpc[hs]
         pools = []
         for ordinal in np.unique(slot_day):
             on = slot_day == ordinal
@@ -237,18 +257,18 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
             why = np.full(len(idx), "", dtype=object)
             if caps["cooldown_after_conversation_days"] > 0:
                 lo = ordinal - caps["cooldown_after_conversation_days"] + 1
-                sel = hmask & rpc & (hist_acc_date >= lo) & (hist_acc_date <= ordinal)
-                cool = np.bincount(hist_acc[sel], minlength=n_a)[idx] > 0
+                sel = h_rpc & (h_date >= lo) & (h_date <= ordinal)
+                cool = np.bincount(h_pos[sel], minlength=len(idx)) > 0
                 rem[cool] = 0
                 why[cool] = R.COOLDOWN
             if caps["per_day"] > 0:
-                sel = hmask & (hist_acc_date == ordinal)
-                r = caps["per_day"] - np.bincount(hist_acc[sel], minlength=n_a)[idx]
+                sel = h_date == ordinal
+                r = caps["per_day"] - np.bincount(h_pos[sel], minlength=len(idx))
                 why[(why == "") & (r <= 0)] = R.CAP_ACCOUNT_DAY
                 rem = np.minimum(rem, r)
             if caps["per_7_days"] > 0:
-                sel = hmask & (hist_acc_date >= ordinal - 6) & (hist_acc_date <= ordinal)
-                r = caps["per_7_days"] - np.bincount(hist_acc[sel], minlength=n_a)[idx]
+                sel = (h_date >= ordinal - 6) & (h_date <= ordinal)
+                r = caps["per_7_days"] - np.bincount(h_pos[sel], minlength=len(idx))
                 why[(why == "") & (r <= 0)] = R.CAP_ACCOUNT_7D
                 rem = np.minimum(rem, r)
             blocked = rem <= 0
@@ -261,11 +281,11 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
 
     account_class, class_groups = _eligibility(acc, groups)
     class_slot_ok = (class_groups.astype(np.int64) @ (groups.capacity > 0).astype(np.int64)) > 0 if groups.n else np.zeros((class_groups.shape[0], n_s), bool)
-    continuity = np.array([seg_policy[s].continuity for s in acc["segment"]], dtype=bool) if n_a else np.zeros(0, bool)
+    continuity = per_account(lambda pol, st: pol.continuity)
 
     # ---- contact level -----------------------------------------------------------------
     n_c = len(con)
-    con_acc = acc_index.get_indexer(con["account_id"])
+    con_acc = indexer(acc["account_id"], con["account_id"])
     role = con["role"].to_numpy()
     is_tp = role == "third_party"
     creason = np.full(n_c, "", dtype=object)
@@ -276,10 +296,8 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     complaint_con[hist_con[outcome == "complaint"]] = True
     complaint_acc = np.zeros(n_a, dtype=bool)
     complaint_acc[hist_acc[outcome == "complaint"]] = True
-    scope_account = np.array([seg_policy[s].complaint_scope == "account" for s in acc["segment"]], dtype=bool) if n_a else np.zeros(0, bool)
-    tp_allowed = np.array(
-        [st in seg_policy[sg].third_party_statuses for st, sg in zip(statuses, segments)], dtype=bool
-    ) if n_a else np.zeros(0, bool)
+    scope_account = per_account(lambda pol, st: pol.complaint_scope == "account")
+    tp_allowed = per_account(lambda pol, st: st in pol.third_party_statuses)
     creason[con["do_not_call"].to_numpy()] = R.DO_NOT_CALL
     creason[(creason == "") & invalid] = R.INVALID_NUMBER
     creason[(creason == "") & (complaint_con | (complaint_acc[con_acc] & scope_account[con_acc]))] = R.COMPLAINT
@@ -287,8 +305,8 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     acc_dead = reason[con_acc] != ""
     creason[(creason == "") & acc_dead] = reason[con_acc][(creason == "") & acc_dead]
 
-    zones = resolve_contact_zones(con, acc, policy.timezone)
-    first_zone = zones.str.split("|").str[0] if n_c else pd.Series(dtype=object)
+    zones = resolve_contact_zones(con, acc, policy.timezone, con_acc)
+    first_zone = pd.Series(map_unique(zones, lambda z: z.split("|")[0]), dtype=object) if n_c else pd.Series(dtype=object)
     callable_ = creason == ""
     k_rows = np.flatnonzero(callable_)
     n_k = len(k_rows)
@@ -326,7 +344,20 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     rpc_rate = con["rpc_rate"].to_numpy(dtype=np.float64)[k_rows]
     window_reason = np.full(n_k, "", dtype=object)
     mask_cache: dict = {}
-    for (zset, rl, seg, fz, ptype), idx in key.groupby(["z", "r", "s", "f", "t"], sort=True).indices.items():
+    k_groups = key.groupby(["z", "r", "s", "f", "t"], sort=True).indices
+    # history rows of callable contacts sorted by the contact's group, and each contact's place
+    # in its group: a group's day-cap counts cost the group's rows, not the whole book's
+    k_gid = np.full(n_k, -1, dtype=np.int64)
+    k_pos = np.zeros(n_k, dtype=np.int64)
+    for g, idx in enumerate(k_groups.values()):
+        k_gid[idx] = g
+        k_pos[idx] = np.arange(len(idx))
+    h_rows = np.flatnonzero(hk >= 0)
+    h_gid = k_gid[hk[h_rows]]
+    h_order = h_rows[np.argsort(h_gid, kind="stable")]
+    h_bounds = np.searchsorted(np.sort(h_gid, kind="stable"), np.arange(len(k_groups) + 1))
+    chunk = max(1, (1 << 24) // max(n_s, 1))  # rows of q computed at once (a 128 MB float64 block)
+    for g, ((zset, rl, seg, fz, ptype), idx) in enumerate(k_groups.items()):
         pol = seg_policy[seg]
         mk = (zset, rl, seg)
         if mk not in mask_cache:
@@ -341,21 +372,25 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
             roll_max[idx] = caps["rolling"]["max"]
         slot_day, slot_min = local_clock(fz, grid.starts)
         hours = slot_min // 60
-        base = np.minimum(1.0, rpc_rate[idx, None] * weight[ptype][hours][None, :])
-        q[idx] = base * (pol.third_party_weight if rl == "third_party" else 1.0)
+        w_row = weight[ptype][hours][None, :]
+        tp_w = pol.third_party_weight if rl == "third_party" else 1.0
+        for c0 in range(0, len(idx), chunk):  # q = min(1, rpc_rate * weight) * tp_w, in blocks
+            part = idx[c0:c0 + chunk]
+            block = rpc_rate[part, None] * w_row
+            np.minimum(1.0, block, out=block)
+            block *= tp_w
+            q[part] = block
         row_ok = np.broadcast_to(clear, (len(idx), n_s)).copy()
         window_reason[idx] = np.where(inside.any(), np.where(clear.any(), "", R.HOLIDAY), R.WINDOW)
         # contact day cap, per local date of the first zone
         if caps["per_day"] > 0:
-            in_group = np.zeros(n_k, dtype=bool)
-            in_group[idx] = True
-            hsel = (hk >= 0)
-            hsel[hsel] = in_group[hk[hsel]]
-            hday = local_clock(fz, hist_epoch[hsel])[0] if hsel.any() else np.zeros(0, np.int64)
+            hs = h_order[h_bounds[g]:h_bounds[g + 1]]  # the group's history rows
+            h_pos = k_pos[hk[hs]]
+            hday = local_clock(fz, hist_epoch[hs])[0] if len(hs) else np.zeros(0, np.int64)
             pool = np.full(len(idx), BIG, dtype=np.int64)
             for ordinal in np.unique(slot_day):
                 on = slot_day == ordinal
-                used = np.bincount(hk[hsel][hday == ordinal], minlength=n_k)[idx]
+                used = np.bincount(h_pos[hday == ordinal], minlength=len(idx))
                 rem = caps["per_day"] - used
                 day_capped[idx[(rem <= 0) & (row_ok[:, on].any(axis=1))]] = True
                 row_ok[np.ix_(rem <= 0, on)] = False
@@ -369,8 +404,13 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
         reach = int(max(gap_slots.max(), roll_window.max()) * grid.seconds + grid.seconds)
         near = (hk >= 0) & (hist_epoch >= grid.starts[0] - reach) & (hist_epoch <= grid.ends[-1] + reach)
         starts, ends = _slot_bounds(grid)
-        for k in np.unique(hk[near]):
-            points = np.sort(hist_epoch[near & (hk == k)])
+        near_rows = np.flatnonzero(near)
+        near_rows = near_rows[np.argsort(hk[near_rows], kind="stable")]
+        near_k = hk[near_rows]
+        cuts = np.flatnonzero(np.diff(near_k)) + 1
+        for rows in np.split(near_rows, cuts) if len(near_rows) else []:
+            k = hk[rows[0]]
+            points = np.sort(hist_epoch[rows])
             pol = seg_policy[k_seg[k]]
             caps = pol.contact_caps(role[k_rows[k]])
             g = caps["min_gap_minutes"] * 60
@@ -430,12 +470,12 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
         fill = first.reindex(np.flatnonzero(need)).fillna(R.NO_CONTACT).to_numpy()
         reason[need] = fill
 
-    due, done_today = frequency_due(acc, hist, policy, day)
+    due, done_today = frequency_due(acc, hist, policy, day, hist_acc, hist_acc_date)
     cbs = callbacks_due(portfolio.callbacks, grid, day, policy.timezone)
-    cbs["acc"] = acc_index.get_indexer(cbs["account_id"])
-    cbs["cand"] = k_hist[con_index.get_indexer(cbs["contact_id"])] if len(cbs) else pd.Series(dtype="int64")
+    cbs["acc"] = indexer(acc["account_id"], cbs["account_id"])
+    cbs["cand"] = k_hist[indexer(con["contact_id"], cbs["contact_id"])] if len(cbs) else pd.Series(dtype="int64")
     # the promising seat must make the callback when it works in that slot; else any seat may
-    seat_pos = pd.Index(portfolio.seats["seat_id"]).get_indexer(cbs["seat_id"]) if len(cbs) else np.zeros(0, np.int64)
+    seat_pos = indexer(portfolio.seats["seat_id"], cbs["seat_id"]) if len(cbs) else np.zeros(0, np.int64)
     slot = cbs["slot"].to_numpy() if len(cbs) else np.zeros(0, np.int64)
     works = (seat_pos >= 0) & (slot >= 0)
     works[works] = groups.seat_on[seat_pos[works], slot[works]]

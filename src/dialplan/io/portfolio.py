@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 
+from ..columns import indexer, isin, map_unique
 from ..errors import InputError
 from ..policy import Policy, load_policy
 
@@ -325,29 +326,27 @@ def _bad_mask(kind: str, values: pd.Series, policy: Policy) -> tuple[np.ndarray,
         return present & ~(whole & (number >= 0) & (number <= 23)), "hour must be an integer 0..23"
     if kind == "bool":
         low = values.str.lower()
-        return present & ~low.isin(BOOL_TRUE | BOOL_FALSE).to_numpy(), "must be true/false/1/0/yes/no"
+        return present & ~isin(low, BOOL_TRUE | BOOL_FALSE), "must be true/false/1/0/yes/no"
     if kind == "zone":
-        return present & ~values.isin(_zones()).to_numpy(), "unknown IANA time zone"
+        return present & ~isin(values, _zones()), "unknown IANA time zone"
     if kind == "zones":
-        uniq = pd.unique(values[present])
-        good = {v: all(z.strip() in _zones() for z in v.split("|")) for v in uniq}
-        return present & ~values.map(lambda v: good.get(v, True)).to_numpy(dtype=bool), "unknown IANA time zone"
+        good = map_unique(values, lambda v: not v or all(z.strip() in _zones() for z in v.split("|")), dtype=bool)
+        return present & ~good, "unknown IANA time zone"
     if kind == "hhmm":
         return present & ~values.str.match(_HHMM_RE.pattern).to_numpy(), "not a HH:MM time"
     if kind == "breaks":
-        uniq = pd.unique(values[present])
-        good = {v: _breaks_ok(v) for v in uniq}
-        return present & ~values.map(lambda v: good.get(v, True)).to_numpy(dtype=bool), "breaks must be HH:MM-HH:MM;..."
+        good = map_unique(values, lambda v: not v or _breaks_ok(v), dtype=bool)
+        return present & ~good, "breaks must be HH:MM-HH:MM;..."
     if kind == "timestamp":
         shape = values.str.match(_TS_RE).to_numpy()
-        parsed = pd.to_datetime(values.where(shape, None), utc=True, errors="coerce", format="ISO8601")
+        parsed = pd.to_datetime(values.where(shape, None), utc=True, errors="coerce", format="ISO8601", cache=False)
         return present & ~(shape & parsed.notna().to_numpy()), "not an ISO 8601 timestamp with UTC offset"
     if kind == "role":
-        return present & ~values.isin(ROLES).to_numpy(), "role must be debtor or third_party"
+        return present & ~isin(values, ROLES), "role must be debtor or third_party"
     if kind == "outcome":
-        return present & ~values.isin(OUTCOMES).to_numpy(), "unknown outcome"
+        return present & ~isin(values, OUTCOMES), "unknown outcome"
     if kind == "phone_type":
-        return present & ~values.isin(PHONE_TYPES).to_numpy(), "phone_type must be mobile, home, work or other"
+        return present & ~isin(values, PHONE_TYPES), "phone_type must be mobile, home, work or other"
     if kind == "phone":
         return present & ~_valid_phones(values), "not a valid E.164 phone number"
     raise AssertionError(kind)
@@ -378,7 +377,7 @@ def _validate_table(table: str, name: str, frame: pd.DataFrame, policy: Policy, 
             # a segment may name custom statuses of its own
             bad = np.zeros(len(frame), dtype=bool)
             for segment, idx in frame.groupby("segment", sort=False).indices.items():
-                bad[idx] = ~values.iloc[idx].isin(policy.for_segment(segment).statuses).to_numpy()
+                bad[idx] = ~isin(values.iloc[idx], policy.for_segment(segment).statuses)
             bad &= (values != "").to_numpy()
             reason = "unknown status"
         else:
@@ -398,7 +397,7 @@ def _reject_duplicates(name: str, frame: pd.DataFrame, column: str, keep: np.nda
 
 def _reject_unknown(name, frame, column, known: pd.Index | set, keep, rejects, reason) -> np.ndarray:
     values = frame[column]
-    bad = keep & (values != "").to_numpy() & ~values.isin(known).to_numpy()
+    bad = keep & (values != "").to_numpy() & ~isin(values, known)
     rejects.add(name, frame, bad, column, reason)
     return keep & ~bad
 
@@ -454,27 +453,36 @@ def read_portfolio(root: str | Path, policy: Policy | str | None = None, max_rej
     rejects.add(names["seats"], sea, inverted, "shift_end", "shift_end must be after shift_start (no overnight shifts)")
     keep["seats"] &= ~inverted
     keep["contacts"] = _reject_duplicates(names["contacts"], con, "contact_id", keep["contacts"], rejects)
-    seat_ids = set(sea.loc[keep["seats"], "seat_id"])
+    seat_ids = sea.loc[keep["seats"], "seat_id"]
     # an owner seat that does not exist would leave the case callable by nobody: reject it
     keep["accounts"] = _reject_unknown(
         names["accounts"], acc, "owner_seat", seat_ids, keep["accounts"], rejects, "unknown owner_seat"
     )
-    all_accounts = set(acc["account_id"])
-    good_accounts = set(acc.loc[keep["accounts"], "account_id"])
+    # each reference column is looked up once: the position of its id in the accounts (contacts)
+    # file, first copy; an id that survives validation has one copy (duplicates are rejected)
+    con_acc_pos = indexer(acc["account_id"], con["account_id"])
+    acc_kept = np.append(keep["accounts"], False)  # position -1 (absent) reads False
     # contacts: unknown account vs account rejected are different reasons
-    unknown = keep["contacts"] & ~con["account_id"].isin(all_accounts).to_numpy()
+    unknown = keep["contacts"] & (con_acc_pos < 0)
     rejects.add(names["contacts"], con, unknown, "account_id", "unknown account_id")
     keep["contacts"] &= ~unknown
-    cascade = keep["contacts"] & ~con["account_id"].isin(good_accounts).to_numpy()
+    cascade = keep["contacts"] & ~acc_kept[con_acc_pos]
     rejects.add(names["contacts"], con, cascade, "account_id", "account rejected")
     keep["contacts"] &= ~cascade
-    good_contacts = con.loc[keep["contacts"], ["contact_id", "account_id"]]
-    pair = pd.MultiIndex.from_frame(good_contacts)
+    con_kept = np.append(keep["contacts"], False)
     for table in ("history", "callbacks"):
         frame = raw[table]
-        k = _reject_unknown(names[table], frame, "account_id", good_accounts, keep[table], rejects, "unknown or rejected account_id")
-        k = _reject_unknown(names[table], frame, "contact_id", set(good_contacts["contact_id"]), k, rejects, "unknown or rejected contact_id")
-        mismatch = k & ~pd.MultiIndex.from_frame(frame[["contact_id", "account_id"]]).isin(pair)
+        a_pos = indexer(acc["account_id"], frame["account_id"])
+        c_pos = indexer(con["contact_id"], frame["contact_id"])
+        k = keep[table]
+        bad = k & (frame["account_id"] != "").to_numpy() & ~acc_kept[a_pos]
+        rejects.add(names[table], frame, bad, "account_id", "unknown or rejected account_id")
+        k = k & ~bad
+        bad = k & (frame["contact_id"] != "").to_numpy() & ~con_kept[c_pos]
+        rejects.add(names[table], frame, bad, "contact_id", "unknown or rejected contact_id")
+        k = k & ~bad
+        # (contact_id, account_id) must be a kept contact's pair
+        mismatch = k & (np.append(con_acc_pos, -1)[c_pos] != a_pos)
         rejects.add(names[table], frame, mismatch, "account_id", "contact belongs to another account")
         keep[table] = k & ~mismatch
     keep["callbacks"] = _reject_unknown(
@@ -501,7 +509,7 @@ def read_portfolio(root: str | Path, policy: Policy | str | None = None, max_rej
     contacts = _finish_contacts(con[keep["contacts"]].reset_index(drop=True), accounts, pol)
     seats = _finish_seats(sea[keep["seats"]].reset_index(drop=True), pol)
     history = raw["history"][keep["history"]].reset_index(drop=True)
-    history["called_at"] = pd.to_datetime(history["called_at"], utc=True, format="ISO8601")
+    history["called_at"] = pd.to_datetime(history["called_at"], utc=True, format="ISO8601", cache=False)
     history = history[["account_id", "contact_id", "called_at", "outcome", "row"]]
     curves = raw["curves"][keep["curves"]].reset_index(drop=True)
     curves = pd.DataFrame(
@@ -513,14 +521,14 @@ def read_portfolio(root: str | Path, policy: Policy | str | None = None, max_rej
         }
     )
     callbacks = raw["callbacks"][keep["callbacks"]].reset_index(drop=True)
-    callbacks["at"] = pd.to_datetime(callbacks["at"], utc=True, format="ISO8601")
+    callbacks["at"] = pd.to_datetime(callbacks["at"], utc=True, format="ISO8601", cache=False)
     callbacks = callbacks[["account_id", "contact_id", "at", "seat_id", "row"]]
     return Portfolio(root, pol, accounts, contacts, seats, history, curves, callbacks, rejected, inputs)
 
 
 def _to_bool(values: pd.Series, default: bool) -> np.ndarray:
     low = values.str.lower()
-    out = low.isin(BOOL_TRUE).to_numpy().copy()
+    out = isin(low, BOOL_TRUE).copy()
     if default:
         out |= (low == "").to_numpy()
     return out
@@ -541,9 +549,12 @@ def _finish_accounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 def _finish_contacts(frame: pd.DataFrame, accounts: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     out = frame.copy()
     out["phone_type"] = out["phone_type"].where(out["phone_type"] != "", "mobile")
-    out["timezone"] = out["timezone"].map(lambda v: "|".join(z.strip() for z in v.split("|")) if v else v)
+    out["timezone"] = pd.Series(
+        map_unique(out["timezone"], lambda v: "|".join(z.strip() for z in v.split("|")) if v else v), index=out.index
+    ).astype(out["timezone"].dtype)
     rate = pd.to_numeric(out["rpc_rate"].where(out["rpc_rate"] != "", None), errors="coerce")
-    segment = out["account_id"].map(accounts.set_index("account_id")["segment"]).fillna("")
+    pos = indexer(accounts["account_id"], out["account_id"])
+    segment = np.where(pos >= 0, accounts["segment"].to_numpy(dtype=object)[pos], "")
     default = np.empty(len(out), dtype=float)
     for (seg, role), idx in pd.DataFrame({"s": segment, "r": out["role"]}).groupby(["s", "r"], sort=False).indices.items():
         default[idx] = policy.for_segment(seg).default_rpc_rate(role)

@@ -8,6 +8,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from ..columns import indexer
 from .time import SlotGrid, local_clock
 
 
@@ -16,13 +17,20 @@ def account_zone(accounts: pd.DataFrame, policy_zone: str) -> pd.Series:
     return accounts["timezone"].where(accounts["timezone"] != "", policy_zone)
 
 
-def history_account_dates(history: pd.DataFrame, accounts: pd.DataFrame, policy_zone: str) -> np.ndarray:
-    """Local date (ordinal) of every history attempt in its account's zone."""
-    zones = history["account_id"].map(pd.Series(account_zone(accounts, policy_zone).to_numpy(), index=accounts["account_id"]))
+def history_account_dates(history: pd.DataFrame, accounts: pd.DataFrame, policy_zone: str, hist_acc: np.ndarray | None = None) -> np.ndarray:
+    """Local date (ordinal) of every history attempt in its account's zone. ``hist_acc``: the
+    account row of each history row (-1 unknown), when the caller has it already."""
     epochs = history["called_at"].astype("datetime64[s, UTC]").astype("int64").to_numpy() if len(history) else np.zeros(0, np.int64)
     out = np.zeros(len(history), dtype=np.int64)
-    for zone, idx in pd.Series(zones.to_numpy()).groupby(zones.to_numpy()).indices.items():
-        out[idx] = local_clock(zone, epochs[idx])[0]
+    if not len(history):
+        return out
+    # zone code of each history row's account (rows of unknown accounts get none and keep 0)
+    zone_codes, zone_names = pd.factorize(account_zone(accounts, policy_zone).to_numpy(dtype=object))
+    pos = indexer(accounts["account_id"], history["account_id"]) if hist_acc is None else hist_acc
+    codes = np.where(pos >= 0, zone_codes[pos] if len(zone_codes) else -1, -1)
+    for z in np.unique(codes[codes >= 0]):
+        idx = np.flatnonzero(codes == z)
+        out[idx] = local_clock(zone_names[z], epochs[idx])[0]
     return out
 
 
@@ -34,14 +42,19 @@ def _period(day: dt.date, period: str) -> tuple[dt.date, dt.date]:
     return day.replace(day=1), day.replace(day=last)
 
 
-def frequency_due(accounts: pd.DataFrame, history: pd.DataFrame, policy, day: dt.date) -> tuple[np.ndarray, np.ndarray]:
+def frequency_due(
+    accounts: pd.DataFrame, history: pd.DataFrame, policy, day: dt.date,
+    hist_acc: np.ndarray | None = None, dates: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Per account: attempts due today by the frequency rules (largest over matching rules)
-    and attempts already made today (history dated D)."""
+    and attempts already made today (history dated D). ``hist_acc`` (account row of each
+    history row) and ``dates`` (``history_account_dates``) may be passed when known."""
     n = len(accounts)
     due = np.zeros(n, dtype=np.int64)
-    dates = history_account_dates(history, accounts, policy.timezone)
-    acc_index = pd.Index(accounts["account_id"])
-    hist_acc = acc_index.get_indexer(history["account_id"]) if len(history) else np.zeros(0, np.int64)
+    if hist_acc is None:
+        hist_acc = indexer(accounts["account_id"], history["account_id"]) if len(history) else np.zeros(0, np.int64)
+    if dates is None:
+        dates = history_account_dates(history, accounts, policy.timezone, hist_acc)
     d = day.toordinal()
     today = np.bincount(hist_acc[dates == d], minlength=n).astype(np.int64)
     for (segment, status), idx in accounts.groupby(["segment", "status"], sort=True).indices.items():

@@ -59,6 +59,8 @@ from phonenumbers.phonenumberutil import (
     region_code_for_country_code,
 )
 
+from ..columns import indexer
+
 
 @lru_cache(maxsize=1)
 def zone_countries() -> dict[str, str]:
@@ -522,14 +524,16 @@ def phone_zones(phones: pd.Series) -> pd.Series:
     return pd.Series(phone_facts(phones)[1], index=phones.index, dtype=object)
 
 
-def resolve_contact_zones(contacts: pd.DataFrame, accounts: pd.DataFrame, policy_zone: str) -> pd.Series:
+def resolve_contact_zones(contacts: pd.DataFrame, accounts: pd.DataFrame, policy_zone: str, con_acc: np.ndarray | None = None) -> pd.Series:
     """The resolved zones of each contact as a "|"-joined string, the first zone first.
 
     The contact's own column wins; else the phone's zones then the account's zone (duplicates
-    dropped, order kept); else the policy zone.
+    dropped, order kept); else the policy zone. ``con_acc``: the account row of each contact
+    (-1 unknown), when the caller has it already.
     """
     own = contacts["timezone"].to_numpy(dtype=object)
-    account_zone = contacts["account_id"].map(accounts.set_index("account_id")["timezone"]).fillna("")
+    pos = indexer(accounts["account_id"], contacts["account_id"]) if con_acc is None else con_acc
+    account_zone = pd.Series(np.where(pos >= 0, accounts["timezone"].to_numpy(dtype=object)[pos] if len(accounts) else "", ""), dtype=object)
     need = own == ""
     phone = pd.Series("", index=contacts.index, dtype=object)
     if need.any():
