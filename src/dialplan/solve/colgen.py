@@ -239,7 +239,7 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
     g = (np.sqrt(5) - 1) / 2
     lo, hi = 0.0, top
     for _ in range(8):
-        if deadline is not None and evals > 0 and time.perf_counter() > deadline:
+        if deadline is not None and evals >= 8 and time.perf_counter() > deadline:
             break
         x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
         f1 = probe(np.full(model.cap.shape, x1), 0.0)
