@@ -213,7 +213,7 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
     """Best bound found and its prices: (bound, lam, nu, evaluations, master).
 
     Start: a golden-section search for the best single price of every seat and slot (the
-    bound is convex in it), whose evaluations also seed the master with columns. Rounds: the
+    bound is convex in it); the choices at that price seed the master. Rounds: the
     master's duals are smoothed towards the best prices so far (a master LP is degenerate and
     its duals jump; ``smoothing`` is the weight of the best point), the oracle is evaluated
     there and its columns that would improve the master (positive reduced cost at the
@@ -235,21 +235,29 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
 
     if plan_attempts is not None:
         master.add(*plan_columns(model, plan_attempts))
-    top = float(np.max(model.qv[np.isfinite(model.qv)])) if np.isfinite(model.qv).any() else 1.0
+    # the search range: twice the single-attempt value of the marginal case when every seat
+    # slot goes to a different case (the price that clears capacity lies below it)
+    case_best = np.maximum.reduceat(np.where(np.isfinite(model.qv), model.qv, 0.0).max(axis=1), model.seg)
+    slots = int(model.c.groups.capacity.sum())
+    ranked = np.sort(case_best)[::-1]
+    marginal = float(ranked[min(slots, len(ranked)) - 1]) if len(ranked) and slots > 0 else 0.0
+    top = float(ranked[0]) if len(ranked) else 1.0
     g = (np.sqrt(5) - 1) / 2
-    lo, hi = 0.0, top
+    lo, hi = 0.0, min(top, max(2.0 * marginal, 1e-6 * top, 1e-9))
     for _ in range(8):
         if deadline is not None and evals >= 8 and time.perf_counter() > deadline:
             break
         x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
         f1 = probe(np.full(model.cap.shape, x1), 0.0)
-        master.add(*columns_of_choice(model, 0.0))
         f2 = probe(np.full(model.cap.shape, x2), 0.0)
-        master.add(*columns_of_choice(model, 0.0))
         if f1 <= f2:
             hi = x2
         else:
             lo = x1
+    if evals:
+        # the master starts from the choices at the best single price
+        probe(best[1], best[2])
+        master.add(*columns_of_choice(model, best[2]))
     for _ in range(rounds):
         if deadline is not None and time.perf_counter() > deadline:
             break
