@@ -130,7 +130,7 @@ def build_seat_groups(portfolio: Portfolio, grid: SlotGrid) -> SeatGroups:
         axis=1,
     ) if len(seats) else pd.Series(dtype=object)
     seat_group = np.full(len(seats), -1, dtype=np.int64)
-    team, skills, owner, members, caps = [], [], [], [], []
+    team, skills, owner, members = [], [], [], []
     index: dict = {}
     for i, k in enumerate(key):
         if not seats["active"].iat[i]:
@@ -205,7 +205,6 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     grid = build_grid(day, policy, portfolio.seats)
     groups = build_seat_groups(portfolio, grid)
     n_a, n_s = len(acc), grid.n
-    d = day.toordinal()
     seg_policy = {s: policy.for_segment(s) for s in pd.unique(acc["segment"])}
 
     # ---- account level -----------------------------------------------------------------

@@ -81,9 +81,7 @@ def plan_cmd(portfolio, date, out, policy, solver, time_limit, seed, max_reject,
 
         status = Console(stderr=True).status("planning")
         status.start()
-
-        def progress(text: str) -> None:
-            status.update(text)
+        progress = status.update
     try:
         result = _run(
             run_plan, portfolio, date, out, policy=policy, solver=solver, time_limit=time_limit,

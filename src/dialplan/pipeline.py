@@ -8,8 +8,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .candidates import build_candidates
+
+if TYPE_CHECKING:
+    import pandas as pd
 from . import reasons as R
 from .errors import DialplanError, PlanningFailed, one_line
 from .figures import plan_figures

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import DialplanError, InputError, PolicyError
+from .errors import DialplanError, InputError
 from .io.portfolio import _breaks_ok, _find
 from .policy import Policy, load_policy, parse_policy
 from .policy.schema import deep_merge, hhmm_to_minutes, validate

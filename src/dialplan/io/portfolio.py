@@ -18,7 +18,6 @@ from zoneinfo import available_timezones
 
 import numpy as np
 import pandas as pd
-import phonenumbers
 
 from ..columns import indexer, isin, map_unique
 from ..errors import InputError

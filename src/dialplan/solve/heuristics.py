@@ -27,14 +27,9 @@ def case_contacts(c: Candidates) -> dict[int, np.ndarray]:
     return {int(a): idx.to_numpy() for a, idx in series}
 
 
-def seat_index(c: Candidates) -> dict[str, int]:
-    return {s: i for i, s in enumerate(c.portfolio.seats["seat_id"])}
-
-
 def place_callbacks(c: Candidates, book: Book) -> None:
     """Callbacks first: the promised contact in the promised slot, by the promising seat when
     it is working then."""
-    seats = seat_index(c)
     cbs = c.callbacks
     if cbs.empty:
         return
