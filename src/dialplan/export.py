@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import PlanError
-from .io.writers import publish
+from .io.writers import new_stage, publish
 from .plandir import PlanDir, read_plan_dir
 
 VICIDIAL_COLUMNS = [
@@ -162,10 +162,7 @@ def export_plan(plan_dir, fmt: str, out, list_id: str = "1000") -> dict:
     out = Path(out)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
+        tmp = new_stage(out)
         if fmt == "vicidial":
             frames = vicidial_frames(pd_, list_id)
             for seat, frame in frames.items():

@@ -52,6 +52,7 @@ import pandas as pd
 
 from .errors import DialplanError, InputError
 from .io.portfolio import PHONE_TYPES, Portfolio, read_portfolio
+from .io.writers import fsync_path, new_stage, publish
 from .rules.zones import resolve_contact_zones
 
 log = logging.getLogger("dialplan.fit")
@@ -523,14 +524,6 @@ def _find_table(root: Path, table: str) -> Path | None:
     return None
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write_contacts(src: Path, dst_dir: Path, pf: Portfolio, rate: np.ndarray) -> Path:
     """The contacts file with rpc_rate replaced for every accepted row; every other column and
     every rejected row as read."""
@@ -586,10 +579,7 @@ def fit_to_dir(
     model, contacts, report = fit_portfolio(pf, holdout_days=holdout_days)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
+        tmp = new_stage(out)
         contacts_src = _find_table(root, "contacts")
         for item in sorted(root.iterdir()):
             if not item.is_file() or item.name.startswith("."):
@@ -608,10 +598,8 @@ def fit_to_dir(
         (tmp / REPORT_JSON).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         (tmp / REPORT_MD).write_text(render_markdown(report), encoding="utf-8")
         for p in tmp.iterdir():
-            _fsync_file(p)
-        _fsync_file(tmp)
-        from .io.writers import publish
-
+            fsync_path(p)
+        fsync_path(tmp)
         publish(tmp, out)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)

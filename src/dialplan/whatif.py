@@ -122,6 +122,17 @@ def _seat_fields(table: dict, where: str, allowed: set[str]) -> dict:
     return out
 
 
+def _table(data: dict, key: str, allowed: set, path) -> dict:
+    """The scenario's table ``key`` (empty when absent), checked to hold only ``allowed`` keys."""
+    table = data.get(key, {})
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{path}: key '{key}' must be a table")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise ScenarioError(f"{path}: unknown key '{key}.{unknown[0]}' (keys: {', '.join(sorted(allowed))})")
+    return table
+
+
 def read_scenario(path: str | Path) -> Scenario:
     """Read and check one scenario file; ScenarioError (one line, naming file and key) if bad."""
     path = Path(path)
@@ -147,12 +158,7 @@ def read_scenario(path: str | Path) -> Scenario:
     if not isinstance(policy, dict):
         raise ScenarioError(f"{path}: key 'policy' must be a table")
     sc.policy = validate(policy, f"{path} [policy]")
-    seats = data.get("seats", {})
-    if not isinstance(seats, dict):
-        raise ScenarioError(f"{path}: key 'seats' must be a table")
-    unknown = sorted(set(seats) - SEAT_KEYS)
-    if unknown:
-        raise ScenarioError(f"{path}: unknown key 'seats.{unknown[0]}'")
+    seats = _table(data, "seats", SEAT_KEYS, path)
     sc.remove = _str_list(seats.get("remove", []), f"{path}: key 'seats.remove'")
     sc.remove_teams = _str_list(seats.get("remove_teams", []), f"{path}: key 'seats.remove_teams'")
     for kind, allowed in (("add", SEAT_FIELDS | {"like", "count", "prefix"}), ("change", SEAT_FIELDS - {"team"} | {"seats", "teams"})):
@@ -167,12 +173,7 @@ def read_scenario(path: str | Path) -> Scenario:
                 if "prefix" in t and not _NAME.match(t["prefix"]):
                     raise ScenarioError(f"{path}: seats.add[{i + 1}]: key 'prefix' must be letters, digits, '.', '_' or '-'")
         setattr(sc, kind, clean)
-    cases = data.get("cases", {})
-    if not isinstance(cases, dict):
-        raise ScenarioError(f"{path}: key 'cases' must be a table")
-    unknown = sorted(set(cases) - CASE_KEYS)
-    if unknown:
-        raise ScenarioError(f"{path}: unknown key 'cases.{unknown[0]}' (keys: {', '.join(sorted(CASE_KEYS))})")
+    cases = _table(data, "cases", CASE_KEYS, path)
     sc.cases = {k: _str_list(v, f"{path}: key 'cases.{k}'") for k, v in cases.items()}
     return sc
 

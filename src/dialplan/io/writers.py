@@ -41,6 +41,24 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def fsync_path(path: Path) -> None:
+    """Flush a file or directory to disk."""
+    _fsync_dir(path)
+
+
+def new_stage(out: Path) -> Path:
+    """A fresh, empty staging directory beside ``out`` (same file system, so ``publish`` can
+    move it into place), for outputs staged outside the plan's versions directory (fit,
+    export). Raises OSError."""
+    out = Path(out)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    return tmp
+
+
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     with path.open("w", encoding="utf-8", newline="") as fh:
         frame.to_csv(fh, **CSV_OPTS)

@@ -45,7 +45,7 @@ def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, se
     met = obligations_met(cands, book)
     if progress:
         progress(f"plan: {met:,} obligations, {plan.expected_recovery:,.0f} expected; upper bound")
-    model = PricedModel(cands)
+    model = found[4] if found is not None else PricedModel(cands)
     if found is not None and found[3] <= met:
         # the search's bound holds for plans meeting found[3] <= met obligations; at its
         # prices, the bound for plans meeting as many as ours is one evaluation away

@@ -296,9 +296,6 @@ class PricedModel:
             self.last_items = (cc, np.concatenate(items_r), t)
         else:
             self.last_items = (np.zeros(0, np.int64),) * 3
-        self.last_choice = choice
-        self.last_best = best
-        self.last_price = price
         self.last_credit = (((choice == 1) & (need == 1)) | ((choice == 2) & (need >= 1) & (need <= 2)) | (choice == 3))
         return bound, usage
 

@@ -333,8 +333,9 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, seconds: float, deadline: flo
 
 def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=None, wall_limit: float | None = None):
     """Seed plans, capacity prices and the bound by column generation, an LP-guided plan,
-    then CP-SAT over blocks of cases. Returns (book, status, (bound, lam, nu, met)) where
-    ``bound`` holds for every plan meeting at least ``met`` obligations."""
+    then CP-SAT over blocks of cases. Returns (book, status, (bound, lam, nu, met, model))
+    where ``bound`` holds for every plan meeting at least ``met`` obligations and ``model``
+    is the bound's per-case model (built once: it is large on large books)."""
     from ..plan import expected_recovery
     from .colgen import price_by_columns
     from .heuristics import flow_obligations, obligations_met, place_callbacks, repair_obligations
@@ -402,4 +403,4 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     status = "cpsat " + (",".join(sorted({s.lower() for s in statuses})) if statuses else "not run")
     if skipped:
         status += "; time limit: skipped " + ", ".join(skipped)
-    return book, status, (bound, lam, nu, seed_met)
+    return book, status, (bound, lam, nu, seed_met, model)
