@@ -26,6 +26,10 @@ class Book:
         self.contact_slots: dict[int, list] = {}
         self.case_attempts: dict[int, list] = {}  # a -> [(k, t, seat, reason)]
         seats = cands.portfolio.seats
+        cbs = cands.callbacks
+        # cases owing a callback promised by a named seat: once that callback is planned the
+        # case must stay on that seat
+        self.named_callback = set(cbs["acc"][cbs["seat_req"] >= 0].tolist()) if len(cbs) else set()
         self.seat_ok_for_class = cands.class_groups[:, np.clip(cands.groups.seat_group, 0, None)] & (
             cands.groups.seat_group >= 0
         )[None, :] if len(seats) else np.zeros((cands.class_groups.shape[0], 0), bool)
@@ -109,6 +113,8 @@ class Book:
     def _reseat(self, a: int, t: int) -> bool:
         """Move case a, whose seat is full in slot t, to a seat that has room in t and in every
         slot the case already uses (continuity kept)."""
+        if a in self.named_callback and any(r == "callback" for *_x, r in self.case_attempts[a]):
+            return False
         slots = sorted(self.case_slots.get(a, ()))
         ok = self.seat_ok_for_class[self.c.account_class[a]] & (self.seat_rem[:, t] > 0)
         if slots:

@@ -138,10 +138,13 @@ class PricedModel:
         l2 = np.maximum(l2, 1e-6)
         l3 = np.maximum(l3, l2 + 1e-6)
         self.l0 = [l2, l3, 2 * l3, np.full(n_c, np.inf)]
+        # a fifth tangent per case, moved to where the case's last relaxed choice of two or
+        # more attempts lies (its L): any point is valid, and there the tangent is exact
+        self.l0_adapt = l3.copy()
         self.last_met = 0.0
 
     # --- helpers ---------------------------------------------------------------------------
-    def _case_top(self, W: np.ndarray, case_of_row=None, cap_k=None, n_max=None):
+    def _case_top(self, W: np.ndarray, case_of_row=None, cap_k=None, n_max=None, width=None):
         """Each case's items in descending value under the contact count caps, padded to
         ``R`` columns with -inf: (values, row, slot), each [cases, R]. By default over all
         rows; else over the rows given (W's rows, their local case, caps)."""
@@ -153,7 +156,7 @@ class PricedModel:
         slots = np.zeros((n_c, R), dtype=np.int64)
         if n_c == 0 or R == 0:
             return vals, rows, slots
-        w = self.width
+        w = min(self.width if width is None else width, W.shape[1])
         if w < W.shape[1]:
             part = np.argpartition(-W, w - 1, axis=1)[:, :w]
         else:
@@ -226,28 +229,52 @@ class PricedModel:
             P_sel = P[sel]
             ell_w = np.where(np.isfinite(P_sel), self.ell[sel], 0.0)
             legal_sel = self.legal[sel]
+            starts = np.searchsorted(local, li)
             oa = np.full(len(act), np.inf)
             ob = np.full(len(act), np.inf)
-            for l0_all in self.l0:
+            can_b = (need_act >= 3) & (need_act <= self.n_max[act])
+
+            def tangent_values(vals, const):
+                """Option "two or more" and option "at least need (>= 3)" over sorted items."""
+                pre = np.cumsum(vals, axis=1)  # -inf once an item is missing
+                pos = np.maximum(vals, 0.0)
+                suf = np.concatenate([np.cumsum(pos[:, ::-1], axis=1)[:, ::-1], np.zeros((len(act), 1))], axis=1)
+                a_val = const + (pre[:, 1] if self.R >= 2 else -np.inf) + suf[:, min(2, self.R)]
+                b_val = const + pre[li, np.maximum(nc_act - 1, 0)] + suf[li, nc_act]
+                return a_val, np.where(can_b, b_val, -np.inf)
+            for l0_all in self.l0 + [self.l0_adapt]:
                 l0 = l0_all[act]
                 c1 = np.exp(-l0)
                 c0 = np.where(np.isfinite(l0), 1.0 - c1 * (1.0 + np.where(np.isfinite(l0), l0, 0.0)), 1.0)
                 W = np.where(legal_sel, (V_act * c1)[local, None] * ell_w - P_sel, -np.inf)
-                vals, rows, slots = self._case_top(W, local, self.cap_k[sel], self.n_max[act])
-                pre = np.cumsum(vals, axis=1)  # -inf once an item is missing
-                pos = np.maximum(vals, 0.0)
-                suf = np.concatenate([np.cumsum(pos[:, ::-1], axis=1)[:, ::-1], np.zeros((len(act), 1))], axis=1)
-                a_val = V_act * c0 + (pre[:, 1] if self.R >= 2 else -np.inf) + suf[:, min(2, self.R)]
-                b_val = V_act * c0 + pre[li, np.maximum(nc_act - 1, 0)] + suf[li, nc_act]
-                b_val = np.where((need_act >= 3) & (need_act <= self.n_max[act]), b_val, -np.inf)
-                newA = a_val < oa
-                oa = np.where(newA, a_val, oa)
-                newB = b_val < ob
-                ob = np.where(newB, b_val, ob)
-                if want_usage:
-                    grow = sel[rows]
-                    pickA = (vals, slots, grow) if pickA is None else tuple(np.where(newA[:, None], x, y) for x, y in zip((vals, slots, grow), pickA))
-                    pickB = (vals, slots, grow) if pickB is None else tuple(np.where(newB[:, None], x, y) for x, y in zip((vals, slots, grow), pickB))
+                # two relaxations of the case's choice, each valid, so each case takes the
+                # smaller: (1) its best items under the contact caps (two numbers may share a
+                # slot); (2) one attempt per slot, on its best number there (caps dropped)
+                vals1, rows1, slots1 = self._case_top(W, local, self.cap_k[sel], self.n_max[act])
+                best_slot = np.maximum.reduceat(W, starts, axis=0)
+                vals2, _r, slots2 = self._case_top(best_slot, li, self.n_max[act], self.n_max[act], width=self.R)
+                hit = np.where(W == best_slot[local], np.arange(len(W))[:, None], len(W))
+                rows2 = np.minimum(np.minimum.reduceat(hit, starts, axis=0)[li[:, None], slots2], len(W) - 1)
+                a1, b1 = tangent_values(vals1, V_act * c0)
+                a2, b2 = tangent_values(vals2, V_act * c0)
+                for opt, v1, v2 in (("A", a1, a2), ("B", b1, b2)):
+                    second = v2 < v1
+                    val = np.where(second, v2, v1)
+                    new_best = val < (oa if opt == "A" else ob)
+                    if opt == "A":
+                        oa = np.where(new_best, val, oa)
+                    else:
+                        ob = np.where(new_best, val, ob)
+                    if want_usage:
+                        two = second[:, None]
+                        got = (np.where(two, vals2, vals1), np.where(two, slots2, slots1), sel[np.where(two, rows2, rows1)])
+                        old = pickA if opt == "A" else pickB
+                        if old is not None:
+                            got = tuple(np.where(new_best[:, None], x, y) for x, y in zip(got, old))
+                        if opt == "A":
+                            pickA = got
+                        else:
+                            pickB = got
             optA[act] = np.where(may_a[act], oa, np.inf)
             optB[act] = np.where(may_b[act], ob, np.inf)
         optA = np.where(np.isfinite(optA), optA, -np.inf)
@@ -294,6 +321,9 @@ class PricedModel:
             usage = self.A.T @ per_class
             # the relaxed choice: (case index into self.cases, row into self.k, slot)
             self.last_items = (cc, np.concatenate(items_r), t)
+            L = np.bincount(cc, weights=self.ell[self.last_items[1], t], minlength=n_c)
+            multi_choice = (choice >= 2) & (L > 0)
+            self.l0_adapt = np.where(multi_choice, L, self.l0_adapt)
         else:
             self.last_items = (np.zeros(0, np.int64),) * 3
         self.last_credit = (((choice == 1) & (need == 1)) | ((choice == 2) & (need >= 1) & (need <= 2)) | (choice == 3))

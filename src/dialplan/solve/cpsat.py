@@ -390,11 +390,14 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         candidates.append(greedy(c, rounded))
     if left("the priced greedy seed"):
         candidates.append(greedy(c, mu=mu))
-    book = max(candidates, key=value_of)
-    statuses = []
+    # every seed gets its obligations repaired before the best is chosen: a seed recovering
+    # more may miss an obligation or two that bumping value-only attempts wins back
     if left("the obligation repair"):
         note("repairing obligations")
-        repair_obligations(c, book)
+        for cand in candidates:
+            repair_obligations(c, cand, deadline=started + wall)
+    book = max(candidates, key=value_of)
+    statuses = []
     if left("CP-SAT"):
         note("CP-SAT over blocks of cases")
         statuses = lns(c, book, mu, 0.15 * time_limit, started + wall, seed=seed, progress=progress)

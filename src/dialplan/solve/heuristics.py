@@ -7,6 +7,7 @@ always give a compliant plan.
 from __future__ import annotations
 
 import heapq
+import math
 
 import numpy as np
 import pandas as pd
@@ -328,83 +329,111 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3) -> None:
     return book
 
 
-def repair_obligations(c: Candidates, book: Book, max_options: int = 12) -> int:
+def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: float | None = None) -> int:
     """Meet obligations the book leaves unmet by bumping attempts that only add value.
 
-    For each case still owing attempts (fewest owed first, then most valuable), its options
-    are tried in order of likelihood: an attempt that fits is added; else, in a full slot,
-    the attempt whose loss of expected recovery is smallest gives its seat up (only an
-    attempt its case does not need for an obligation, never a callback). A case is kept only
-    when all it owes fits; otherwise everything is put back. Returns obligations gained."""
+    For each case still owing attempts (fewest owed first, then most valuable) and each seat
+    it may use (its own seat when continuity already binds it; else the ``max_seats`` eligible
+    seats with most room in its legal slots), the owed attempts are placed cheapest first: a
+    free seat slot costs nothing, a full one costs the expected recovery lost by bumping the
+    attempt there that loses least (never a callback, never an attempt its case needs for its
+    own obligation). The seat where all it owes fits at least cost wins. Returns obligations
+    gained."""
+    import time as _time
+
     need = obligation_need(c)
     contacts = case_contacts(c)
-    gained = 0
-    by_slot: dict[int, set] = {}
+    victims: dict[tuple, set] = {}  # (seat, slot) -> {(case, contact)} that could give way
     for b, atts in book.case_attempts.items():
-        for kk, tt, _s, r in atts:
+        for kk, tt, s_, r in atts:
             if r != "callback":
-                by_slot.setdefault(tt, set()).add((b, kk))
+                victims.setdefault((s_, tt), set()).add((b, kk))
 
     def owing(a: int) -> int:
         return int(need[a]) - len(book.case_attempts.get(a, []))
 
     def loss(b: int, k: int, t: int) -> float:
-        rest = [1 - c.q[kk, tt] for kk, tt, _s, _r in book.case_attempts[b] if (kk, tt) != (k, t)]
+        atts = book.case_attempts[b]
+        if need[b] > 0 and len(atts) == need[b]:
+            return math.inf  # its own obligation needs it
+        rest = [1 - c.q[kk, tt] for kk, tt, _s, _r in atts if (kk, tt) != (k, t)]
         return c.value[b] * float(np.prod(rest)) * c.q[k, t]
 
-    def seat_of(b: int, k: int, t: int) -> int:
-        return next(s_ for kk, tt, s_, _r in book.case_attempts[b] if kk == k and tt == t)
+    def cheapest(a: int, seats: list, t: int):
+        """(cost, victim, seat) of giving case a one of ``seats`` in slot t."""
+        best = (math.inf, None, None)
+        for s_ in seats:
+            if book.seat_rem[s_, t] > 0:
+                return 0.0, None, s_
+            for b, kk in victims.get((s_, t), ()):
+                if b != a:
+                    cost = loss(b, kk, t)
+                    if cost < best[0]:
+                        best = (cost, (b, kk), s_)
+        return best
 
+    def place(a: int, seats: list, opts: list, commit: bool):
+        """Place what case a owes on ``seats``; returns (cost, bumped) or None. Undone unless
+        ``commit``."""
+        priced = []
+        for nq, k, t in opts:
+            cost, _victim, _seat = cheapest(a, seats, t)
+            if cost < math.inf:
+                priced.append((cost, nq, k, t))
+        priced.sort()
+        before = list(book.case_attempts.get(a, []))
+        bumped, total = [], 0.0
+        for _cost, _nq, k, t in priced:
+            if owing(a) <= 0:
+                break
+            if not book.can_add(a, k, t):
+                continue
+            if c.continuity[a] and a in book.case_seat:
+                seats = [book.case_seat[a]]
+            cost, victim, s_ = cheapest(a, seats, t)  # again: earlier steps change it
+            if s_ is None:
+                continue
+            if victim is not None:
+                b, kk = victim
+                bumped.append((b, book.remove_attempt(b, kk, t)))
+                victims[(s_, t)].discard((b, kk))
+            book.add(a, k, t, s_, "frequency")
+            total += cost
+        ok = owing(a) <= 0
+        if ok and commit:
+            for k, t, s2, _r in book.case_attempts[a][len(before):]:
+                victims.setdefault((s2, t), set()).add((a, k))
+            return total, bumped
+        book.remove_case(a)
+        for k, t, s2, r in before:
+            book.add(a, k, t, s2, r)
+        for b, (k, t, s2, r) in reversed(bumped):
+            book.add(b, k, t, s2, r)
+            victims.setdefault((s2, t), set()).add((b, k))
+        return (total, bumped) if ok else None
+
+    gained = 0
     cases = [a for a in contacts if need[a] > 0 and owing(a) > 0]
     cases.sort(key=lambda a: (owing(a), -c.value[a], a))
-    ok_seat_of = book.seat_ok_for_class
     for a in cases:
+        if deadline is not None and _time.perf_counter() > deadline:
+            break
         ks = contacts[a]
         rows, ts = np.nonzero(c.legal[ks])
         opts = sorted(zip((-c.q[ks[rows], ts]).tolist(), ks[rows].tolist(), ts.tolist()))
-        before = list(book.case_attempts.get(a, []))
-        bumped = []
-        while owing(a) > 0:
-            if any(book.try_add(a, k, t, "frequency") for _nq, k, t in opts):
-                continue
-            best = None
-            ok_seat = ok_seat_of[c.account_class[a]]
-            fixed = book.case_seat.get(a) if c.continuity[a] else None
-            for _nq, k, t in opts[:max_options]:
-                if not book.can_add(a, k, t):
-                    continue
-                for b, kk in by_slot.get(t, ()):
-                    if b == a or len(book.case_attempts[b]) <= need[b]:
-                        continue
-                    s_ = seat_of(b, kk, t)
-                    if not ok_seat[s_] or (fixed is not None and s_ != fixed):
-                        continue
-                    if c.continuity[a] and fixed is None and a in book.case_slots:
-                        continue
-                    cost = loss(b, kk, t)
-                    if best is None or cost < best[0]:
-                        best = (cost, b, kk, t, s_, k)
-                if best is not None:
-                    break
-            if best is None:
-                break
-            _cost, b, kk, t, s_, k = best
-            bumped.append((b, book.remove_attempt(b, kk, t)))
-            by_slot[t].discard((b, kk))
-            if not book.try_add(a, k, t, "frequency", prefer_seat=s_):
-                break
-        if owing(a) > 0:
-            # put everything back as it was
-            for k, t, _s, _r in book.case_attempts.get(a, []):
-                by_slot.get(t, set()).discard((a, k))
-            book.remove_case(a)
-            for k, t, s_, r in before:
-                book.add(a, k, t, s_, r)
-            for b, (k, t, s_, r) in reversed(bumped):
-                book.add(b, k, t, s_, r)
-                by_slot.setdefault(t, set()).add((b, k))
+        if c.continuity[a] and a in book.case_seat:
+            choices = [[book.case_seat[a]]]
         else:
+            ok = np.flatnonzero(book.seat_ok_for_class[c.account_class[a]])
+            room = book.seat_rem[ok][:, np.unique(ts)].clip(0, None).sum(axis=1)
+            seats = ok[np.argsort(-room, kind="stable")[:max_seats]].tolist()
+            # continuity: one seat for the whole day, each tried; else any of them per slot
+            choices = [[s_] for s_ in seats] if c.continuity[a] else [seats]
+        best = None
+        for seats in choices:
+            got = place(a, seats, opts, commit=False)
+            if got is not None and (best is None or got[0] < best[0]):
+                best = (got[0], seats)
+        if best is not None and place(a, best[1], opts, commit=True) is not None:
             gained += 1
-        for k, t, _s, _r in book.case_attempts.get(a, []):
-            by_slot.setdefault(t, set()).add((a, k))
     return gained
