@@ -57,7 +57,8 @@ def capacity_rows(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     Seat groups that some class may use together are merged into components (a class may use
     every group of its component: a relaxation), one row per component; a class that may use
     only part of its component (owner's cases, a required skill) gets a row of its own: its
-    attempts in a slot are at most the capacity of the groups it may use."""
+    attempts in a slot, with those of every class whose groups all lie among its groups, are
+    at most the capacity of its groups (no assignment of seats can do better)."""
     n_cls, n_g = c.class_groups.shape
     if n_g == 0:
         return np.zeros((n_cls, 0)), np.zeros((0, c.grid.n))
@@ -89,9 +90,13 @@ def capacity_rows(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
         if np.any(own < cap_comp[comp[gs[0]]]):
             extra_caps.append((k, own))
     if extra_caps:
+        # every class whose seats all lie inside class k's seats is counted in k's row too
+        # (Hall's condition: together they can use no more than those seats)
+        inside = (c.class_groups[:, None, :] <= c.class_groups[None, :, :]).all(axis=2)  # [k', k]
+        has = c.class_groups.any(axis=1)
         B = np.zeros((n_cls, len(extra_caps)))
         for j, (k, _own) in enumerate(extra_caps):
-            B[k, j] = 1.0
+            B[:, j] = inside[:, k] & has
         A = np.concatenate([A, B], axis=1)
         cap_comp = np.concatenate([cap_comp, np.stack([own for _k, own in extra_caps])], axis=0)
     return A, cap_comp

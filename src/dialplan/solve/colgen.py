@@ -146,9 +146,14 @@ class Master:
         size = np.diff(start)
         x = self.x[: len(case)]
         cols = np.flatnonzero((x > 1e-6) & (case >= 0) & {"all": True, "credit": credit, "value": ~credit}[which])
-        cols = cols[np.lexsort((cols, -value[cols], -size[cols], ~credit[cols], -np.round(x[cols], 2)))]
+        # seats: a class that may use few seats goes first, and every case takes the seat
+        # fewest classes may use (the broad seats stay free for the broad classes)
+        n_seats_of_class = (c.class_groups[:, np.clip(c.groups.seat_group, 0, None)] & (c.groups.seat_group >= 0)[None, :]).sum(axis=1)
+        narrow = n_seats_of_class[c.account_class[m.cases[case[cols]]]]
+        cols = cols[np.lexsort((cols, -value[cols], -size[cols], narrow, ~credit[cols], -np.round(x[cols], 2)))]
         seg_end = np.append(m.seg[1:], len(m.k))
         ok_seat = book.seat_ok_for_class
+        breadth = ok_seat.sum(axis=0)
         n_s = c.grid.n
         for j in cols:
             cse = int(case[j])
@@ -158,7 +163,10 @@ class Master:
             items = list(zip(ik[start[j]:start[j + 1]].tolist(), it[start[j]:start[j + 1]].tolist()))
             slots = sorted({t for _k, t in items})
             seats = np.flatnonzero(ok_seat[c.account_class[a]] & (book.seat_rem[:, slots] > 0).all(axis=1))
-            seat = int(seats[np.argmax(book.seat_rem[seats].sum(axis=1))]) if len(seats) else None
+            if len(seats):
+                seat = int(seats[np.lexsort((-book.seat_rem[seats].sum(axis=1), breadth[seats]))[0]])
+            else:
+                seat = None
             reason = "frequency" if credit[j] else "value"
             own = m.k[m.seg[cse]:seg_end[cse]]
             placed = 0

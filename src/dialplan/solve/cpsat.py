@@ -296,6 +296,9 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, seconds: float, deadline: flo
     order = live[np.lexsort((rng.random(len(live)), c.account_class[live]))]
     blocks = [order[i : i + block_size] for i in range(0, len(order), block_size)]
     seat_group = c.groups.seat_group
+    # at most one block per half second of the budget (each block is built in Python, which
+    # costs more wall time than its search): the blocks are a random sample of the book
+    blocks = blocks[: max(1, int(seconds / 0.5))]
     budget = max(seconds / max(len(blocks), 1), 0.2)
     for b, cases in enumerate(blocks):
         if time.perf_counter() > deadline + budget:
@@ -375,7 +378,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     note(f"seed plan: {seed_met:,} obligations, {seed_value:,.0f} expected; bound by column generation")
     model = PricedModel(c)
     bound, lam, nu, _evals, master = price_by_columns(
-        model, seed_met, seed_book.attempts(), rounds=40,
+        model, seed_met, seed_book.attempts(), rounds=60, tolerance=0.005,
         deadline=started + 0.8 * wall,  # safety net; the rounds and tolerance end it sooner
     )
     note(f"bound {bound:,.0f} after {_evals} evaluations")
@@ -397,12 +400,16 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         for cand in candidates:
             repair_obligations(c, cand, deadline=started + wall)
     book = max(candidates, key=value_of)
+    chosen_met, chosen_value = value_of(book)
+    note(f"best seed: {chosen_met:,} obligations, {chosen_value:,.0f} expected")
     statuses = []
     if left("CP-SAT"):
         note("CP-SAT over blocks of cases")
         statuses = lns(c, book, mu, 0.15 * time_limit, started + wall, seed=seed, progress=progress)
     if left("the final fill"):
         greedy(c, book, mu=mu)  # fill whatever capacity is left
+    final_met, final_value = value_of(book)
+    note(f"after CP-SAT and the fill: {final_met:,} obligations, {final_value:,.0f} expected")
     status = "cpsat " + (",".join(sorted({s.lower() for s in statuses})) if statuses else "not run")
     if skipped:
         status += "; time limit: skipped " + ", ".join(skipped)
