@@ -25,6 +25,8 @@ class Book:
         self.case_seat: dict[int, int] = {}
         self.contact_slots: dict[int, list] = {}
         self.case_attempts: dict[int, list] = {}  # a -> [(k, t, seat, reason)]
+        self.version = 0  # changes whenever an attempt is added or removed
+        self._room_key, self._room = None, None
         seats = cands.portfolio.seats
         cbs = cands.callbacks
         # cases owing a callback promised by a named seat: once that callback is planned the
@@ -77,6 +79,7 @@ class Book:
 
     # --- changes -----------------------------------------------------------------------
     def add(self, a: int, k: int, t: int, seat: int, reason: str = "value") -> None:
+        self.version += 1
         self.seat_rem[seat, t] -= 1
         self.free[t] -= 1
         self.case_slots.setdefault(a, set()).add(t)
@@ -86,6 +89,7 @@ class Book:
             self.case_seat[a] = seat
 
     def remove_case(self, a: int) -> list:
+        self.version += 1
         attempts = self.case_attempts.pop(a, [])
         for k, t, seat, _ in attempts:
             self.seat_rem[seat, t] += 1
@@ -97,6 +101,7 @@ class Book:
 
     def remove_attempt(self, a: int, k: int, t: int) -> tuple:
         """Take one planned attempt out (the case keeps its seat while it has others)."""
+        self.version += 1
         atts = self.case_attempts[a]
         i = next(j for j, x in enumerate(atts) if x[0] == k and x[1] == t)
         k, t, seat, reason = atts.pop(i)
@@ -115,12 +120,17 @@ class Book:
         slot the case already uses (continuity kept)."""
         if a in self.named_callback and any(r == "callback" for *_x, r in self.case_attempts[a]):
             return False
-        slots = sorted(self.case_slots.get(a, ()))
-        ok = self.seat_ok_for_class[self.c.account_class[a]] & (self.seat_rem[:, t] > 0)
-        if slots:
-            ok &= (self.seat_rem[:, slots] > 0).all(axis=1)
-        ok[self.case_seat[a]] = False
-        seats = np.flatnonzero(ok)
+        key = (a, self.version)
+        if self._room_key != key:
+            # seats the case could move to with all its slots: unchanged until the book
+            # changes, so a run of refused options costs one check each
+            slots = sorted(self.case_slots.get(a, ()))
+            room = self.seat_ok_for_class[self.c.account_class[a]].copy()
+            if slots:
+                room &= (self.seat_rem[:, slots] > 0).all(axis=1)
+            room[self.case_seat[a]] = False
+            self._room_key, self._room = key, room
+        seats = np.flatnonzero(self._room & (self.seat_rem[:, t] > 0))
         if len(seats) == 0:
             return False
         seat = int(seats[np.argmax(self.seat_rem[seats].sum(axis=1))])

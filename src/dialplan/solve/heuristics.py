@@ -90,6 +90,51 @@ def hopper(c: Candidates, passes: int = 5) -> Book:
     return book
 
 
+OWE_TRIES = 100  # refused options (in slots with a free seat) before a case's obligation is given up in this pass
+
+
+class CaseOptions:
+    """Each case's legal (contact, slot) options in the greedy's order, built for all cases
+    at once as columns and turned into Python tuples only for the cases the greedy visits
+    (on large books most cases are never reached once the seats are full).
+
+    Order: by ``q`` (or, with slot prices ``mu``, by priced gain ``value * q - mu``),
+    descending; ties in contact, then slot order."""
+
+    def __init__(self, c: Candidates, mu: np.ndarray | None = None):
+        live = np.flatnonzero(c.legal.any(axis=1))
+        live = live[np.argsort(c.contact_account[live], kind="stable")]
+        r, t = np.nonzero(c.legal[live])
+        k = live[r]
+        a = c.contact_account[k]
+        q = c.q[k, t]
+        score = q if mu is None else c.value[a] * q - mu[c.account_class[a], t]
+        order = np.lexsort((-score, a))
+        self.k, self.t, self.q, a = k[order], t[order], q[order], a[order]
+        self.cases, self.start = np.unique(a, return_index=True)
+        self.end = np.append(self.start[1:], len(a))
+        self.pos = {int(x): i for i, x in enumerate(self.cases.tolist())}
+        self._cache: dict[int, list] = {}
+
+    def first_q(self) -> np.ndarray:
+        return self.q[self.start]
+
+    def __contains__(self, a: int) -> bool:
+        return a in self.pos
+
+    def __iter__(self):
+        return iter(self.pos)
+
+    def __getitem__(self, a: int) -> list:
+        got = self._cache.get(a)
+        if got is None:
+            i = self.pos[a]
+            s, e = self.start[i], self.end[i]
+            got = list(zip(self.q[s:e].tolist(), self.k[s:e].tolist(), self.t[s:e].tolist()))
+            self._cache[a] = got
+        return got
+
+
 def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None) -> Book:
     """Callbacks, then obligations, then value, one attempt at a time.
 
@@ -106,31 +151,24 @@ def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None
         book = Book(c)
         place_callbacks(c, book)
     need = obligation_need(c)
-    contacts = case_contacts(c)
-    options: dict[int, list] = {}
-    by_q: dict[int, list] = {}
-    for a, ks in contacts.items():
-        ks_rows, ts = np.nonzero(c.legal[ks])
-        qs = c.q[ks[ks_rows], ts]
-        order = np.argsort(-qs, kind="stable")
-        by_q[a] = [(float(qs[i]), int(ks[ks_rows[i]]), int(ts[i])) for i in order]
-        if mu is None:
-            options[a] = by_q[a]
-        else:
-            score = c.value[a] * qs - mu[c.account_class[a], ts]
-            order = np.argsort(-score, kind="stable")
-            options[a] = [(float(qs[i]), int(ks[ks_rows[i]]), int(ts[i])) for i in order]
+    options = CaseOptions(c, mu)
+    by_q = CaseOptions(c) if mu is not None else options
     # phase 1: obligations, cheapest first, all or nothing
     owed = [a for a in options if need[a] > len(book.case_attempts.get(a, []))]
     owed.sort(key=lambda a: (need[a] - len(book.case_attempts.get(a, [])), -c.value[a], a))
     def owe(a: int, opts: list) -> bool:
         before = {(k, t) for k, t, _s, _r in book.case_attempts.get(a, [])}
         got = len(before)
+        misses = 0
         for _q, k, t in opts:
-            if got >= need[a]:
+            if got >= need[a] or misses > OWE_TRIES:
                 break
+            if book.free[t] <= 0:
+                continue  # every seat is full then: a cheap refusal
             if book.try_add(a, k, t, "frequency"):
                 got += 1
+            else:
+                misses += 1
         if got < need[a]:
             kept = [x for x in book.remove_case(a) if (x[0], x[1]) in before]
             for k, t, s_, r in kept:
@@ -146,10 +184,12 @@ def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None
             owe(a, by_q[a])
     # phase 2: value
     heap: list = []
-    for a, opts in options.items():
-        if opts:
-            survival = float(np.prod([1 - c.q[k, t] for k, t, _s, _r in book.case_attempts.get(a, [])]))
-            heapq.heappush(heap, (-c.value[a] * survival * opts[0][0], a, 0))
+    first_q = options.first_q()
+    for a, q0 in zip(options.cases.tolist(), first_q.tolist()):
+        atts = book.case_attempts.get(a)
+        survival = float(np.prod([1 - c.q[k, t] for k, t, _s, _r in atts])) if atts else 1.0
+        heap.append((-c.value[a] * survival * q0, a, 0))
+    heapq.heapify(heap)
     while heap:
         if not book.free.any():
             break  # every seat is full
