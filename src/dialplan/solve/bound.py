@@ -128,6 +128,8 @@ class PricedModel:
         self.n_max = np.minimum(np.minimum(per_case, c.account_max[self.cases]), MAX_ATTEMPTS).astype(np.int64)
         self.R = int(self.n_max.max()) if n_c else 0
         self.A, self.cap = capacity_rows(c)
+        # the component rows (the first ones: every class of a component pays them)
+        self.n_comp = int(len(np.unique(self.A.argmax(axis=1)[self.A.any(axis=1)]))) if self.A.size else 0
         self.n_pools = self.cap.shape[0]
         need = np.maximum(c.due - c.done_today, 0)
         self.need = need[self.cases]
@@ -149,7 +151,7 @@ class PricedModel:
         self.last_met = 0.0
 
     # --- helpers ---------------------------------------------------------------------------
-    def _case_top(self, W: np.ndarray, case_of_row=None, cap_k=None, n_max=None, width=None):
+    def _case_top(self, W: np.ndarray, case_of_row=None, cap_k=None, n_max=None):
         """Each case's items in descending value under the contact count caps, padded to
         ``R`` columns with -inf: (values, row, slot), each [cases, R]. By default over all
         rows; else over the rows given (W's rows, their local case, caps)."""
@@ -161,7 +163,7 @@ class PricedModel:
         slots = np.zeros((n_c, R), dtype=np.int64)
         if n_c == 0 or R == 0:
             return vals, rows, slots
-        w = min(self.width if width is None else width, W.shape[1])
+        w = min(self.width, W.shape[1])
         if w < W.shape[1]:
             part = np.argpartition(-W, w - 1, axis=1)[:, :w]
         else:
@@ -234,7 +236,6 @@ class PricedModel:
             P_sel = P[sel]
             ell_w = np.where(np.isfinite(P_sel), self.ell[sel], 0.0)
             legal_sel = self.legal[sel]
-            starts = np.searchsorted(local, li)
             oa = np.full(len(act), np.inf)
             ob = np.full(len(act), np.inf)
             can_b = (need_act >= 3) & (need_act <= self.n_max[act])
@@ -252,34 +253,16 @@ class PricedModel:
                 c1 = np.exp(-l0)
                 c0 = np.where(np.isfinite(l0), 1.0 - c1 * (1.0 + np.where(np.isfinite(l0), l0, 0.0)), 1.0)
                 W = np.where(legal_sel, (V_act * c1)[local, None] * ell_w - P_sel, -np.inf)
-                # two relaxations of the case's choice, each valid, so each case takes the
-                # smaller: (1) its best items under the contact caps (two numbers may share a
-                # slot); (2) one attempt per slot, on its best number there (caps dropped)
-                vals1, rows1, slots1 = self._case_top(W, local, self.cap_k[sel], self.n_max[act])
-                best_slot = np.maximum.reduceat(W, starts, axis=0)
-                vals2, _r, slots2 = self._case_top(best_slot, li, self.n_max[act], self.n_max[act], width=self.R)
-                hit = np.where(W == best_slot[local], np.arange(len(W))[:, None], len(W))
-                rows2 = np.minimum(np.minimum.reduceat(hit, starts, axis=0)[li[:, None], slots2], len(W) - 1)
-                a1, b1 = tangent_values(vals1, V_act * c0)
-                a2, b2 = tangent_values(vals2, V_act * c0)
-                for opt, v1, v2 in (("A", a1, a2), ("B", b1, b2)):
-                    second = v2 < v1
-                    val = np.where(second, v2, v1)
-                    new_best = val < (oa if opt == "A" else ob)
-                    if opt == "A":
-                        oa = np.where(new_best, val, oa)
-                    else:
-                        ob = np.where(new_best, val, ob)
-                    if want_usage:
-                        two = second[:, None]
-                        got = (np.where(two, vals2, vals1), np.where(two, slots2, slots1), sel[np.where(two, rows2, rows1)])
-                        old = pickA if opt == "A" else pickB
-                        if old is not None:
-                            got = tuple(np.where(new_best[:, None], x, y) for x, y in zip(got, old))
-                        if opt == "A":
-                            pickA = got
-                        else:
-                            pickB = got
+                vals, rows, slots = self._case_top(W, local, self.cap_k[sel], self.n_max[act])
+                a_val, b_val = tangent_values(vals, V_act * c0)
+                newA = a_val < oa
+                oa = np.where(newA, a_val, oa)
+                newB = b_val < ob
+                ob = np.where(newB, b_val, ob)
+                if want_usage:
+                    grow = sel[rows]
+                    pickA = (vals, slots, grow) if pickA is None else tuple(np.where(newA[:, None], x, y) for x, y in zip((vals, slots, grow), pickA))
+                    pickB = (vals, slots, grow) if pickB is None else tuple(np.where(newB[:, None], x, y) for x, y in zip((vals, slots, grow), pickB))
             optA[act] = np.where(may_a[act], oa, np.inf)
             optB[act] = np.where(may_b[act], ob, np.inf)
         optA = np.where(np.isfinite(optA), optA, -np.inf)

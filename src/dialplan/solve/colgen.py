@@ -251,17 +251,40 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
     marginal = float(ranked[min(slots, len(ranked)) - 1]) if len(ranked) and slots > 0 else 0.0
     top = float(ranked[0]) if len(ranked) else 1.0
     g = (np.sqrt(5) - 1) / 2
-    lo, hi = 0.0, min(top, max(2.0 * marginal, 1e-6 * top, 1e-9))
-    for _ in range(8):
-        if deadline is not None and evals >= 8 and time.perf_counter() > deadline:
-            break
-        x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
-        f1 = probe(np.full(model.cap.shape, x1), 0.0)
-        f2 = probe(np.full(model.cap.shape, x2), 0.0)
-        if f1 <= f2:
-            hi = x2
-        else:
-            lo = x1
+    started = time.perf_counter()
+
+    def prices(x: float) -> np.ndarray:
+        lam = np.zeros(model.cap.shape)
+        lam[: max(model.n_comp, 1)] = x  # one price for every seat slot
+        return lam
+
+    def golden(f, lo: float, hi: float, steps: int) -> float:
+        """Golden-section search of ``f`` over [lo, hi] on a log scale; returns the best
+        point seen (one evaluation per step)."""
+        a, b = np.log(lo), np.log(hi)
+        x1, x2 = b - g * (b - a), a + g * (b - a)
+        f1, f2 = f(np.exp(x1)), f(np.exp(x2))
+        for _ in range(steps):
+            if deadline is not None and evals >= 4 and time.perf_counter() > started + 0.3 * (deadline - started):
+                break  # a large book: keep most of the time for the rounds below
+            if f1 <= f2:
+                b, x2, f2 = x2, x1, f1
+                x1 = b - g * (b - a)
+                f1 = f(np.exp(x1))
+            else:
+                a, x1, f1 = x1, x2, f2
+                x2 = a + g * (b - a)
+                f2 = f(np.exp(x2))
+        return float(np.exp(x1 if f1 <= f2 else x2))
+
+    # the start: one price for every seat slot, then the obligation price, then each again
+    # (golden sections on log scales; the bound is convex in each)
+    lo_lam = max(marginal / 10.0, 1e-9 * max(top, 1.0), 1e-12)
+    x = golden(lambda v: probe(prices(v), 0.0), lo_lam, max(top, 10 * lo_lam), 8)
+    owed = max(float(model.need.max()) if len(model.need) else 1.0, 1.0)
+    y = golden(lambda v: probe(prices(x), v), x / 10.0, 10.0 * owed * max(top, x), 8)
+    x = golden(lambda v: probe(prices(v), y), x / 10.0, max(top, 10.0 * x), 6)
+    golden(lambda v: probe(prices(x), v), y / 10.0, 10.0 * y, 6)
     if evals:
         # the master starts from the choices at the best single price
         probe(best[1], best[2])

@@ -32,6 +32,7 @@ from .bound import PricedModel
 from .heuristics import greedy, obligation_need
 
 ELL_SCALE = 1_000
+LARGE_BOOK = 30_000  # callable cases above which cpsat.improve keeps to its cheaper seeds
 log = logging.getLogger("dialplan")
 
 
@@ -367,11 +368,15 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         log.warning("time limit reached: skipping %s (the plan so far stands)", phase)
         return False
 
+    # on books of more than LARGE_BOOK cases: fewer seeds (the time goes to the bound and the
+    # LP-guided plan) and a pruned obligation flow; a rule on size, not on the clock, so the
+    # same input gives the same plan
+    large = len(np.unique(c.contact_account[c.legal.any(axis=1)])) > LARGE_BOOK
     flowed = Book(c)
     place_callbacks(c, flowed)
-    flow_obligations(c, flowed)
+    flow_obligations(c, flowed, prune=large)
     candidates = [greedy(c, flowed)]
-    if left("the plain greedy seed"):
+    if not large and left("the plain greedy seed"):
         candidates.append(greedy(c))
     seed_book = max(candidates, key=value_of)
     seed_met, seed_value = value_of(seed_book)
@@ -379,7 +384,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     model = PricedModel(c)
     bound, lam, nu, _evals, master = price_by_columns(
         model, seed_met, seed_book.attempts(), rounds=60, tolerance=0.005,
-        deadline=started + 0.8 * wall,  # safety net; the rounds and tolerance end it sooner
+        deadline=started + 0.6 * wall,  # safety net; the rounds and tolerance end it sooner
     )
     note(f"bound {bound:,.0f} after {_evals} evaluations")
     mu = model.class_prices(lam)
@@ -389,9 +394,9 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         rounded = Book(c)
         place_callbacks(c, rounded)
         master.rounded(rounded)
-        flow_obligations(c, rounded)
+        flow_obligations(c, rounded, prune=large)
         candidates.append(greedy(c, rounded))
-    if left("the priced greedy seed"):
+    if not large and left("the priced greedy seed"):
         candidates.append(greedy(c, mu=mu))
     # every seed gets its obligations repaired before the best is chosen: a seed recovering
     # more may miss an obligation or two that bumping value-only attempts wins back

@@ -110,7 +110,8 @@ class CaseOptions:
         q = c.q[k, t]
         score = q if mu is None else c.value[a] * q - mu[c.account_class[a], t]
         order = np.lexsort((-score, a))
-        self.k, self.t, self.q, a = k[order], t[order], q[order], a[order]
+        del score
+        self.k, self.t, self.q, a = k[order].astype(np.int32), t[order].astype(np.int16), q[order], a[order]
         self.cases, self.start = np.unique(a, return_index=True)
         self.end = np.append(self.start[1:], len(a))
         self.pos = {int(x): i for i, x in enumerate(self.cases.tolist())}
@@ -233,7 +234,11 @@ def callbacks_met(c: Candidates, book: Book) -> list[bool]:
     return out
 
 
-def flow_obligations(c: Candidates, book: Book, rounds: int = 3) -> None:
+FLOW_BLOCK = 4  # slots per block of the pruned obligation flow (an hour of 15-minute slots)
+FLOW_TOP = 8
+
+
+def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = False) -> None:
     """Frequency obligations by min-cost flow: the most obligations the seats can carry, and
     among those the most expected value.
 
@@ -276,6 +281,23 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3) -> None:
         keep = np.r_[True, key[1:] != key[:-1]]
         best_row.reshape(-1)[key[keep]] = rows[r_idx[keep]]
         ci, ti = np.nonzero(best_q > 0)
+        if prune:
+            # large books: each case's best slot in every block of FLOW_BLOCK slots, plus its
+            # FLOW_TOP best slots overall (the network and the solver's time shrink; the
+            # blocks keep the quiet hours the obligations need)
+            v = best_q[ci, ti] * c.value[cases[ci]]
+            blk = ci * (n_s // FLOW_BLOCK + 1) + ti // FLOW_BLOCK
+            # ties (hourly rates make whole hours tie) rotate with the case, so cases spread
+            # over the slots of an hour instead of all taking its first
+            spread = (ti + ci) % FLOW_BLOCK
+            o = np.lexsort((ti, spread, -v, blk))
+            first_in_blk = np.r_[True, blk[o][1:] != blk[o][:-1]]
+            keep_arc = np.zeros(len(ci), dtype=bool)
+            keep_arc[o[first_in_blk]] = True
+            o = np.lexsort((ti, spread, -v, ci))
+            rank = np.arange(len(ci)) - np.searchsorted(ci[o], ci[o])
+            keep_arc[o[rank < FLOW_TOP]] = True
+            ci, ti = ci[keep_arc], ti[keep_arc]
         group_rem = np.zeros((c.groups.n, n_s), dtype=np.int64)
         for g, members in enumerate(c.groups.members):
             group_rem[g] = book.seat_rem[members].sum(axis=0)
