@@ -18,6 +18,7 @@ from zoneinfo import available_timezones
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from ..columns import indexer, isin, map_unique
 from ..errors import InputError
@@ -219,6 +220,9 @@ def _read_table(path: Path, table: str) -> pd.DataFrame:
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise InputError(f"{name}: duplicate column '{duplicated[0]}' in header")
+    frame = _read_csv_fast(path, header)
+    if frame is not None:
+        return frame
     try:
         frame = pd.read_csv(
             path,
@@ -245,6 +249,60 @@ def _read_table(path: Path, table: str) -> pd.DataFrame:
     for col in frame.columns:
         frame[col] = frame[col].str.strip()
     return frame
+
+
+def _read_csv_fast(path: Path, header: list[str]) -> pd.DataFrame | None:
+    """The frame ``pd.read_csv`` gives below (text columns, values stripped), read by pyarrow's
+    multithreaded CSV parser; None when the file is not one of the plain files on which the
+    two parsers provably agree, or pyarrow refuses it (then pandas reads it, and names the
+    problem). Plain: at least two named columns, no quote character, no NUL byte, no CR other
+    than in CRLF line ends, UTF-8; every row with the header's number of fields (pyarrow
+    refuses others; pandas pads short rows, or takes a longer first row's extra field as an
+    index). Blank lines are skipped by both."""
+    if len(header) < 2 or any(h == "" for h in header):
+        return None  # pandas names an empty header "Unnamed: i"; one column: blank-line rules
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):  # utf-8-sig: a byte-order mark at the start only
+        data = data[3:]
+    if b'"' in data or b"\x00" in data or data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    first = data[: data.find(b"\n")] if b"\n" in data else data
+    try:
+        raw = first.rstrip(b"\r").decode("utf-8").split(",")
+    except UnicodeDecodeError:
+        return None
+    if [h.strip() for h in raw] != header:  # the header as pandas reads it, or pandas reads it all
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    auto = [f"f{i}" for i in range(len(header))]
+    try:
+        table = pcsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pcsv.ReadOptions(use_threads=True, block_size=1 << 24, skip_rows=1, column_names=auto),
+            parse_options=pcsv.ParseOptions(
+                delimiter=",", quote_char=False, double_quote=False, escape_char=False,
+                newlines_in_values=False, ignore_empty_lines=True,
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types={n: pa.string() for n in auto},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+                check_utf8=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError, OSError):
+        return None
+    del data
+    if table.num_columns != len(header):
+        return None
+    stripped = pa.table([pc.utf8_trim_whitespace(c) for c in table.columns], names=header)
+    return stripped.to_pandas()
 
 
 class _Rejects:
