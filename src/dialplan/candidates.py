@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import reasons as R
-from .columns import indexer, map_unique
+from .columns import factorize_rows, indexer, map_unique
 from .io.portfolio import Portfolio
 from .rules.obligations import account_zone, callbacks_due, frequency_due, history_account_dates
 from .rules.time import SlotGrid, build_grid, local_clock, wall_to_epoch
@@ -153,7 +153,7 @@ def build_seat_groups(portfolio: Portfolio, grid: SlotGrid) -> SeatGroups:
 def _eligibility(accounts: pd.DataFrame, groups: SeatGroups) -> tuple[np.ndarray, np.ndarray]:
     """Eligibility class per account and the groups each class may use."""
     keys = accounts[["team", "owner_seat", "required_skill"]]
-    codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
+    codes, uniques = factorize_rows([keys[c] for c in keys.columns])
     class_groups = np.zeros((len(uniques), groups.n), dtype=bool)
     g_team = np.array(groups.team + [None], dtype=object)[:-1]  # (the None keeps it 1-d)
     g_owner = np.array(groups.owner + [None], dtype=object)[:-1]
@@ -211,8 +211,7 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     value = (acc["balance"] * acc["pay_propensity"]).to_numpy(dtype=np.float64)
     reason = np.full(n_a, "", dtype=object)
     # per-account policy facts, computed once per distinct (segment, status)
-    ss_codes, ss_uniq = pd.MultiIndex.from_arrays([acc["segment"].to_numpy(dtype=object), acc["status"].to_numpy(dtype=object)]).factorize()
-    ss_uniq = list(ss_uniq)
+    ss_codes, ss_uniq = factorize_rows([acc["segment"], acc["status"]])
 
     def per_account(fact) -> np.ndarray:
         table = np.array([bool(fact(seg_policy[sg], st)) for sg, st in ss_uniq], dtype=bool)

@@ -116,6 +116,10 @@ def _words(*arrays: pa.Array) -> list[np.ndarray] | None:
 
 def _indexer_words(words: list[np.ndarray], n_keys: int) -> np.ndarray:
     """Positions in the first ``n_keys`` rows of each later row, from the packed words."""
+    if len(words) == 1:
+        keys = pd.Index(words[0][:n_keys])
+        if keys.is_unique:  # one hash table of the keys, then lookups (the usual case)
+            return keys.get_indexer(words[0][n_keys:]).astype(np.int64)
     codes = None
     for w in words:  # one code per distinct string: the words combined one at a time
         c, u = pd.factorize(w)
@@ -145,3 +149,22 @@ def map_unique(values, func: Callable, dtype=object) -> np.ndarray:
     if len(codes) and (codes < 0).any():
         raise ValueError("map_unique: missing values")
     return out[codes] if len(codes) else np.empty(0, dtype=dtype)
+
+
+def factorize_rows(columns) -> tuple[np.ndarray, list[tuple]]:
+    """(code of each row, distinct rows as tuples in order of first appearance) of the rows of
+    equal-length ``columns``: ``pd.MultiIndex.from_arrays(columns).factorize()`` without
+    building a tuple per row."""
+    codes, per_column = None, []
+    for col in columns:
+        c, u = pd.factorize(pd.Series(col, copy=False) if not isinstance(col, pd.Series) else col, use_na_sentinel=False)
+        c = c.astype(np.int64)
+        per_column.append((c, np.asarray(u, dtype=object)))
+        codes = c if codes is None else pd.factorize(codes * len(u) + c)[0].astype(np.int64)
+    if codes is None or not len(codes):
+        return np.zeros(0, dtype=np.int64), []
+    # codes are numbered in order of first appearance: a row starts a new code exactly where
+    # its code exceeds every earlier row's
+    earlier = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
+    first = np.flatnonzero(codes > earlier)
+    return codes, list(zip(*(u[c[first]].tolist() for c, u in per_column)))

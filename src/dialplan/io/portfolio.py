@@ -267,7 +267,7 @@ def _read_csv_fast(path: Path, header: list[str]) -> pd.DataFrame | None:
         return None
     if data.startswith(b"\xef\xbb\xbf"):  # utf-8-sig: a byte-order mark at the start only
         data = data[3:]
-    if b'"' in data or b"\x00" in data or data.count(b"\r") != data.count(b"\r\n"):
+    if b'"' in data or b"\x00" in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
         return None
     first = data[: data.find(b"\n")] if b"\n" in data else data
     try:
