@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import reasons as R
-from .columns import factorize_rows, indexer, map_unique
+from .columns import factorize_rows, group_indices, indexer, map_unique
 from .io.portfolio import Portfolio
 from .rules.obligations import account_zone, callbacks_due, frequency_due, history_account_dates
 from .rules.time import SlotGrid, build_grid, local_clock, wall_to_epoch
@@ -231,8 +231,9 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     acc_slot_ok = np.ones((n_a, n_s), dtype=bool)
     account_max = np.full(n_a, BIG, dtype=np.int64)
     acc_block_reason = np.full(n_a, "", dtype=object)
-    rpc = hist["outcome"].to_numpy() == "rpc"
-    acc_groups = pd.DataFrame({"z": azone, "s": acc["segment"].to_numpy()}).groupby(["z", "s"]).indices
+    rpc = (hist["outcome"] == "rpc").to_numpy(dtype=bool)
+    acc_segment = acc["segment"].to_numpy(dtype=object)
+    acc_groups = group_indices([azone, acc_segment])
     # history rows sorted by their account's group, and each account's place in its group, so
     # that a group's counts cost the group's rows, not the whole book's
     a_gid = np.full(n_a, -1, dtype=np.int64)
@@ -284,16 +285,17 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     # ---- contact level -----------------------------------------------------------------
     n_c = len(con)
     con_acc = indexer(acc["account_id"], con["account_id"])
-    role = con["role"].to_numpy()
-    is_tp = role == "third_party"
+    is_tp = (con["role"] == "third_party").to_numpy(dtype=bool)
+    # the reader keeps only the two roles
+    role = np.where(is_tp, "third_party", "debtor").astype(object)
     creason = np.full(n_c, "", dtype=object)
-    outcome = hist["outcome"].to_numpy()
     invalid = np.zeros(n_c, dtype=bool)
-    invalid[hist_con[outcome == "invalid_number"]] = True
+    invalid[hist_con[(hist["outcome"] == "invalid_number").to_numpy(dtype=bool)]] = True
+    complained = (hist["outcome"] == "complaint").to_numpy(dtype=bool)
     complaint_con = np.zeros(n_c, dtype=bool)
-    complaint_con[hist_con[outcome == "complaint"]] = True
+    complaint_con[hist_con[complained]] = True
     complaint_acc = np.zeros(n_a, dtype=bool)
-    complaint_acc[hist_acc[outcome == "complaint"]] = True
+    complaint_acc[hist_acc[complained]] = True
     scope_account = per_account(lambda pol, st: pol.complaint_scope == "account")
     tp_allowed = per_account(lambda pol, st: st in pol.third_party_statuses)
     creason[con["do_not_call"].to_numpy()] = R.DO_NOT_CALL
@@ -326,23 +328,21 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
         weight[ptype] = w
 
     k_acc = con_acc[k_rows]
-    k_seg = acc["segment"].to_numpy()[k_acc]
-    key = pd.DataFrame(
-        {
-            "z": zones.to_numpy()[k_rows],
-            "r": role[k_rows],
-            "s": k_seg,
-            "f": first_zone.to_numpy()[k_rows],
-            "t": con["phone_type"].to_numpy()[k_rows],
-        }
-    )
+    k_seg = acc_segment[k_acc]
+    key = [
+        zones.to_numpy(dtype=object)[k_rows],
+        role[k_rows],
+        k_seg,
+        first_zone.to_numpy(dtype=object)[k_rows],
+        con["phone_type"].to_numpy(dtype=object)[k_rows],
+    ]
     k_hist = np.full(n_c, -1, dtype=np.int64)
     k_hist[k_rows] = np.arange(n_k)
     hk = k_hist[hist_con] if len(hist_con) else np.zeros(0, np.int64)
     rpc_rate = con["rpc_rate"].to_numpy(dtype=np.float64)[k_rows]
     window_reason = np.full(n_k, "", dtype=object)
     mask_cache: dict = {}
-    k_groups = key.groupby(["z", "r", "s", "f", "t"], sort=True).indices
+    k_groups = group_indices(key)
     # history rows of callable contacts sorted by the contact's group, and each contact's place
     # in its group: a group's day-cap counts cost the group's rows, not the whole book's
     k_gid = np.full(n_k, -1, dtype=np.int64)

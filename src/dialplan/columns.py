@@ -168,3 +168,15 @@ def factorize_rows(columns) -> tuple[np.ndarray, list[tuple]]:
     earlier = np.concatenate([[-1], np.maximum.accumulate(codes)[:-1]])
     first = np.flatnonzero(codes > earlier)
     return codes, list(zip(*(u[c[first]].tolist() for c, u in per_column)))
+
+
+def group_indices(columns) -> dict[tuple, np.ndarray]:
+    """``pd.DataFrame(dict(enumerate(columns))).groupby(list, sort=True).indices`` for two or
+    more equal-length text columns without missing values: distinct rows (tuples) in sorted
+    order -> the ascending positions of their rows, without a str column per array."""
+    codes, uniques = factorize_rows(columns)
+    if not len(codes):
+        return {}
+    order = np.argsort(codes, kind="stable")
+    parts = np.split(order, np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1])
+    return {uniques[g]: parts[g] for g in sorted(range(len(uniques)), key=uniques.__getitem__)}
