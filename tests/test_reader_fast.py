@@ -6,7 +6,8 @@
   two readers must give equal frames, or the fast one must decline (and pandas read it).
 * ``columns.indexer`` (ids packed into uint64 words) against ``pyarrow.compute.index_in``,
   duplicate keys, non-ASCII, empty and long ids included.
-* ``columns.factorize_rows`` against ``pd.MultiIndex.factorize``.
+* ``columns.factorize_rows`` against ``pd.MultiIndex.factorize``, ``columns.group_indices``
+  against ``DataFrame.groupby(...).indices``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dialplan.columns import _text, factorize_rows, indexer
+from dialplan.columns import _text, factorize_rows, group_indices, indexer
 from dialplan.errors import InputError
 from dialplan.io import portfolio as P
 
@@ -129,3 +130,14 @@ def test_factorize_rows_agrees_with_multiindex(rows, width):
     ref_codes, ref_uniques = pd.MultiIndex.from_arrays([c.to_numpy(dtype=object) for c in cols]).factorize()
     assert np.array_equal(codes, ref_codes.astype(np.int64))
     assert uniques == list(ref_uniques)
+
+
+@SETTINGS
+@given(rows=st.lists(st.tuples(st.sampled_from(["", "a", "B", "b", "é", "\u4e2d", "a b"]), st.sampled_from(["", "x", "y"]), st.sampled_from(["p", "q", "P"])), max_size=40), width=st.integers(2, 3))
+def test_group_indices_agrees_with_groupby(rows, width):
+    cols = [np.array([r[i] for r in rows], dtype=object) for i in range(width)]
+    got = group_indices(cols)
+    ref = pd.DataFrame({str(i): c for i, c in enumerate(cols)}).groupby([str(i) for i in range(width)]).indices
+    assert list(got) == list(ref)
+    for a, b in zip(got.values(), ref.values()):
+        assert np.array_equal(a, b) and a.dtype == b.dtype

@@ -355,7 +355,7 @@ def _valid_phones(values: pd.Series) -> np.ndarray:
     shape = values.str.match(_E164_RE).to_numpy()
     result = np.zeros(len(values), dtype=bool)
     if shape.any():
-        result[shape] = phone_validity(values[shape].to_numpy(dtype=object))
+        result[shape] = phone_validity(values[shape])
     return result
 
 
