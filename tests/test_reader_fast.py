@@ -141,3 +141,46 @@ def test_group_indices_agrees_with_groupby(rows, width):
     assert list(got) == list(ref)
     for a, b in zip(got.values(), ref.values()):
         assert np.array_equal(a, b) and a.dtype == b.dtype
+
+
+NUMBER_TEXT = st.one_of(
+    st.integers(-(2**64), 2**64).map(str),
+    st.sampled_from(["", "-0", "+0", "0", "007", "-0.0", "1.5", "1e3", "9007199254740993", "18446744073709551617", "abc", "inf"]),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2).map(str),
+)
+
+
+@SETTINGS
+@given(texts=st.lists(NUMBER_TEXT, max_size=12), keep_bits=st.lists(st.booleans(), min_size=12, max_size=12), optional=st.booleans())
+def test_numbers_parsed_once_equal_to_parsing_the_kept_rows(texts, keep_bits, optional):
+    """The reader's finishing step takes the checks' parsed numbers only when they are exactly
+    what ``to_numeric`` of the kept rows gives (int64 vs float readings, -0)."""
+    values = pd.Series(texts, dtype="str")
+    got: dict = {}
+    bad, _ = P._bad_mask("nonneg" if optional else "amount", values, None, got)
+    keep = ~bad & np.array(keep_bits[: len(texts)], dtype=bool) & ((values != "").to_numpy() | optional)
+    kept = values[keep].reset_index(drop=True)
+    new = P._numbers(kept, P._kept_values(got["value"], keep), optional=optional).astype("float64").to_numpy()
+    old = (pd.to_numeric(kept.where(kept != "", None), errors="coerce") if optional else pd.to_numeric(kept)).astype("float64").to_numpy()
+    assert np.array_equal(new, old, equal_nan=True) and np.array_equal(np.signbit(new), np.signbit(old))
+
+
+def test_timestamps_parsed_once_equal_to_parsing_the_kept_rows():
+    values = pd.Series(["2026-11-30T08:00:00+08:00", "bad", "2026-11-30T09:00:00.5Z", "2026-11-30T10:00:00.123456789+00:00"], dtype="str")
+    for keep in ([True, False, True, False], [True, False, True, True]):
+        keep = np.array(keep)
+        got: dict = {}
+        P._bad_mask("timestamp", values, None, got)
+        kept = values[keep].reset_index(drop=True)
+        new = P._timestamps(kept, P._kept_values(got["value"], keep))
+        pd.testing.assert_series_equal(new, pd.to_datetime(kept, utc=True, format="ISO8601", cache=False))
+
+
+@SETTINGS
+@given(ids=st.lists(IDS, max_size=30), long=st.booleans())
+def test_duplicated_all_agrees_with_pandas(ids, long):
+    from dialplan.columns import duplicated_all
+
+    values = pd.Series([i * 5 for i in ids] if long else ids, dtype="str")
+    assert np.array_equal(duplicated_all(values), values.duplicated(keep=False).to_numpy())

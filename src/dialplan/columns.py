@@ -180,3 +180,19 @@ def group_indices(columns) -> dict[tuple, np.ndarray]:
     order = np.argsort(codes, kind="stable")
     parts = np.split(order, np.cumsum(np.bincount(codes, minlength=len(uniques)))[:-1])
     return {uniques[g]: parts[g] for g in sorted(range(len(uniques)), key=uniques.__getitem__)}
+
+
+def duplicated_all(values) -> np.ndarray:
+    """Bool array: the value occurs more than once (``Series.duplicated(keep=False)``)."""
+    v = _text(values)
+    words = _words(v) if v is not None else None
+    if words is None:
+        series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+        return series.duplicated(keep=False).to_numpy(dtype=bool)
+    codes = None
+    for w in words:
+        c, u = pd.factorize(w)
+        codes = c.astype(np.int64) if codes is None else pd.factorize(codes * len(u) + c)[0].astype(np.int64)
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    return np.bincount(codes)[codes] > 1
