@@ -136,11 +136,16 @@ def test_factorize_rows_agrees_with_multiindex(rows, width):
 @given(rows=st.lists(st.tuples(st.sampled_from(["", "a", "B", "b", "é", "\u4e2d", "a b"]), st.sampled_from(["", "x", "y"]), st.sampled_from(["p", "q", "P"])), max_size=40), width=st.integers(2, 3))
 def test_group_indices_agrees_with_groupby(rows, width):
     cols = [np.array([r[i] for r in rows], dtype=object) for i in range(width)]
-    got = group_indices(cols)
     ref = pd.DataFrame({str(i): c for i, c in enumerate(cols)}).groupby([str(i) for i in range(width)]).indices
-    assert list(got) == list(ref)
-    for a, b in zip(got.values(), ref.values()):
-        assert np.array_equal(a, b) and a.dtype == b.dtype
+    # plain columns, and the same columns factorized beforehand (uniques in another order)
+    factorized = []
+    for c in cols:
+        u = np.array(sorted(set(c)) + ["unused"], dtype=object)[::-1]
+        factorized.append((np.array([list(u).index(v) for v in c], dtype=np.int64), u))
+    for got in (group_indices(cols), group_indices(factorized)):
+        assert list(got) == list(ref)
+        for a, b in zip(got.values(), ref.values()):
+            assert np.array_equal(a, b) and a.dtype == b.dtype
 
 
 NUMBER_TEXT = st.one_of(

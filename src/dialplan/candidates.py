@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import reasons as R
-from .columns import factorize_rows, group_indices, indexer, map_unique
+from .columns import factorize_rows, group_indices, indexer
 from .io.portfolio import Portfolio
 from .rules.obligations import account_zone, callbacks_due, frequency_due, history_account_dates
 from .rules.time import SlotGrid, build_grid, local_clock, wall_to_epoch
@@ -227,13 +227,16 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     hist_acc_date = history_account_dates(hist, acc, policy.timezone, hist_acc)
 
     # account dates of the grid's slots (an account abroad may see two local dates)
-    azone = account_zone(acc, policy.timezone).to_numpy()
+    tz_codes, tz_uniq = pd.factorize(acc["timezone"])  # account zone: its own, else the policy's
+    azone = account_zone(pd.DataFrame({"timezone": np.asarray(tz_uniq, dtype=object)}), policy.timezone).to_numpy(dtype=object)
+    az_codes, az_uniq = pd.factorize(azone)
     acc_slot_ok = np.ones((n_a, n_s), dtype=bool)
     account_max = np.full(n_a, BIG, dtype=np.int64)
     acc_block_reason = np.full(n_a, "", dtype=object)
     rpc = (hist["outcome"] == "rpc").to_numpy(dtype=bool)
-    acc_segment = acc["segment"].to_numpy(dtype=object)
-    acc_groups = group_indices([azone, acc_segment])
+    seg_codes, seg_uniq = pd.factorize(acc["segment"])
+    seg_uniq = np.asarray(seg_uniq, dtype=object)
+    acc_groups = group_indices([(az_codes[tz_codes], np.asarray(az_uniq, dtype=object)), (seg_codes, seg_uniq)])
     # history rows sorted by their account's group, and each account's place in its group, so
     # that a group's counts cost the group's rows, not the whole book's
     a_gid = np.full(n_a, -1, dtype=np.int64)
@@ -287,7 +290,8 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     con_acc = indexer(acc["account_id"], con["account_id"])
     is_tp = (con["role"] == "third_party").to_numpy(dtype=bool)
     # the reader keeps only the two roles
-    role = np.where(is_tp, "third_party", "debtor").astype(object)
+    role = np.full(n_c, "debtor", dtype=object)
+    role[is_tp] = "third_party"
     creason = np.full(n_c, "", dtype=object)
     invalid = np.zeros(n_c, dtype=bool)
     invalid[hist_con[(hist["outcome"] == "invalid_number").to_numpy(dtype=bool)]] = True
@@ -306,7 +310,6 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     creason[(creason == "") & acc_dead] = reason[con_acc][(creason == "") & acc_dead]
 
     zones = resolve_contact_zones(con, acc, policy.timezone, con_acc)
-    first_zone = pd.Series(map_unique(zones, lambda z: z.split("|")[0]), dtype=object) if n_c else pd.Series(dtype=object)
     callable_ = creason == ""
     k_rows = np.flatnonzero(callable_)
     n_k = len(k_rows)
@@ -328,13 +331,17 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
         weight[ptype] = w
 
     k_acc = con_acc[k_rows]
-    k_seg = acc_segment[k_acc]
+    k_seg = seg_uniq[seg_codes[k_acc]]
+    z_codes, z_uniq = pd.factorize(zones.to_numpy(dtype=object)[k_rows])
+    z_uniq = np.asarray(z_uniq, dtype=object)
+    f_of_z, f_uniq = pd.factorize(np.array([z.split("|")[0] for z in z_uniq], dtype=object))
+    pt_codes, pt_uniq = pd.factorize(con["phone_type"])
     key = [
-        zones.to_numpy(dtype=object)[k_rows],
-        role[k_rows],
-        k_seg,
-        first_zone.to_numpy(dtype=object)[k_rows],
-        con["phone_type"].to_numpy(dtype=object)[k_rows],
+        (z_codes, z_uniq),
+        (is_tp[k_rows].astype(np.int64), np.array(["debtor", "third_party"], dtype=object)),
+        (seg_codes[k_acc], seg_uniq),
+        (f_of_z[z_codes], np.asarray(f_uniq, dtype=object)),
+        (pt_codes[k_rows], np.asarray(pt_uniq, dtype=object)),
     ]
     k_hist = np.full(n_c, -1, dtype=np.int64)
     k_hist[k_rows] = np.arange(n_k)

@@ -154,11 +154,15 @@ def map_unique(values, func: Callable, dtype=object) -> np.ndarray:
 def factorize_rows(columns) -> tuple[np.ndarray, list[tuple]]:
     """(code of each row, distinct rows as tuples in order of first appearance) of the rows of
     equal-length ``columns``: ``pd.MultiIndex.from_arrays(columns).factorize()`` without
-    building a tuple per row."""
+    building a tuple per row. A column may come factorized already, as a tuple (codes,
+    distinct values): then ``values[codes]`` is the column."""
     codes, per_column = None, []
     for col in columns:
-        c, u = pd.factorize(pd.Series(col, copy=False) if not isinstance(col, pd.Series) else col, use_na_sentinel=False)
-        c = c.astype(np.int64)
+        if isinstance(col, tuple):
+            c, u = col
+        else:
+            c, u = pd.factorize(pd.Series(col, copy=False) if not isinstance(col, pd.Series) else col, use_na_sentinel=False)
+        c = np.asarray(c).astype(np.int64, copy=False)
         per_column.append((c, np.asarray(u, dtype=object)))
         codes = c if codes is None else pd.factorize(codes * len(u) + c)[0].astype(np.int64)
     if codes is None or not len(codes):
@@ -173,7 +177,8 @@ def factorize_rows(columns) -> tuple[np.ndarray, list[tuple]]:
 def group_indices(columns) -> dict[tuple, np.ndarray]:
     """``pd.DataFrame(dict(enumerate(columns))).groupby(list, sort=True).indices`` for two or
     more equal-length text columns without missing values: distinct rows (tuples) in sorted
-    order -> the ascending positions of their rows, without a str column per array."""
+    order -> the ascending positions of their rows, without a str column per array. Columns
+    may come factorized, as in ``factorize_rows`` (their distinct values must be distinct)."""
     codes, uniques = factorize_rows(columns)
     if not len(codes):
         return {}
