@@ -361,7 +361,12 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     h_gid = k_gid[hk[h_rows]]
     h_order = h_rows[np.argsort(h_gid, kind="stable")]
     h_bounds = np.searchsorted(np.sort(h_gid, kind="stable"), np.arange(len(k_groups) + 1))
-    chunk = max(1, (1 << 24) // max(n_s, 1))  # rows of q computed at once (a 128 MB float64 block)
+    # per group: the weight of each slot, the third-party factor and the slots clear of windows
+    # and holidays; q and legal are filled from them afterwards, in contiguous blocks of rows
+    g_weight = np.zeros((len(k_groups), n_s), dtype=np.float64)
+    g_tp = np.ones(len(k_groups), dtype=np.float64)
+    g_clear = np.zeros((len(k_groups), n_s), dtype=bool)
+    capped_parts = []  # (contacts, slots of one local date) closed by a day cap used up by history
     for g, ((zset, rl, seg, fz, ptype), idx) in enumerate(k_groups.items()):
         pol = seg_policy[seg]
         mk = (zset, rl, seg)
@@ -377,17 +382,12 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
             roll_max[idx] = caps["rolling"]["max"]
         slot_day, slot_min = local_clock(fz, grid.starts)
         hours = slot_min // 60
-        w_row = weight[ptype][hours][None, :]
-        tp_w = pol.third_party_weight if rl == "third_party" else 1.0
-        for c0 in range(0, len(idx), chunk):  # q = min(1, rpc_rate * weight) * tp_w, in blocks
-            part = idx[c0:c0 + chunk]
-            block = rpc_rate[part, None] * w_row
-            np.minimum(1.0, block, out=block)
-            block *= tp_w
-            q[part] = block
-        row_ok = np.broadcast_to(clear, (len(idx), n_s)).copy()
+        g_weight[g] = weight[ptype][hours]
+        g_tp[g] = pol.third_party_weight if rl == "third_party" else 1.0
+        g_clear[g] = clear
         window_reason[idx] = np.where(inside.any(), np.where(clear.any(), "", R.HOLIDAY), R.WINDOW)
-        # contact day cap, per local date of the first zone
+        # contact day cap, per local date of the first zone (the dates' slots are disjoint, so
+        # before a date's cap a contact has a slot that date exactly when the group has one)
         if caps["per_day"] > 0:
             hs = h_order[h_bounds[g]:h_bounds[g + 1]]  # the group's history rows
             h_pos = k_pos[hk[hs]]
@@ -397,12 +397,25 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
                 on = slot_day == ordinal
                 used = np.bincount(h_pos[hday == ordinal], minlength=len(idx))
                 rem = caps["per_day"] - used
-                day_capped[idx[(rem <= 0) & (row_ok[:, on].any(axis=1))]] = True
-                row_ok[np.ix_(rem <= 0, on)] = False
-                has_slots = (row_ok[:, on]).any(axis=1)
+                capped = rem <= 0
+                open_that_day = bool(clear[on].any())
+                if open_that_day:
+                    day_capped[idx[capped]] = True
+                if capped.any():
+                    capped_parts.append((idx[capped], np.flatnonzero(on)))
+                has_slots = open_that_day & ~capped
                 pool = np.where(has_slots, np.minimum(pool, rem), pool)
             contact_max[idx] = np.maximum(pool, 0)
-        legal[idx] = row_ok
+    chunk = max(1, (1 << 22) // max(n_s, 1))  # rows of q computed at once (32 MB float64 blocks)
+    for c0 in range(0, n_k, chunk):  # q = min(1, rpc_rate * weight) * tp_w, in blocks
+        gid = k_gid[c0:c0 + chunk]
+        legal[c0:c0 + chunk] = g_clear[gid]
+        block = q[c0:c0 + chunk]
+        np.multiply(rpc_rate[c0:c0 + chunk, None], g_weight[gid], out=block)
+        np.minimum(1.0, block, out=block)
+        block *= g_tp[gid][:, None]
+    for rows, slots in capped_parts:
+        legal[np.ix_(rows, slots)] = False
 
     # history close to the grid: gaps and rolling caps against those points
     if len(hist_epoch) and n_s and n_k:
