@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from . import reasons as R
-from .columns import indexer, map_unique
+from .columns import factorize_rows, group_indices, indexer
 from .io.portfolio import Portfolio
 from .rules.obligations import account_zone, callbacks_due, frequency_due, history_account_dates
 from .rules.time import SlotGrid, build_grid, local_clock, wall_to_epoch
@@ -153,7 +153,7 @@ def build_seat_groups(portfolio: Portfolio, grid: SlotGrid) -> SeatGroups:
 def _eligibility(accounts: pd.DataFrame, groups: SeatGroups) -> tuple[np.ndarray, np.ndarray]:
     """Eligibility class per account and the groups each class may use."""
     keys = accounts[["team", "owner_seat", "required_skill"]]
-    codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
+    codes, uniques = factorize_rows([keys[c] for c in keys.columns])
     class_groups = np.zeros((len(uniques), groups.n), dtype=bool)
     g_team = np.array(groups.team + [None], dtype=object)[:-1]  # (the None keeps it 1-d)
     g_owner = np.array(groups.owner + [None], dtype=object)[:-1]
@@ -211,8 +211,7 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     value = (acc["balance"] * acc["pay_propensity"]).to_numpy(dtype=np.float64)
     reason = np.full(n_a, "", dtype=object)
     # per-account policy facts, computed once per distinct (segment, status)
-    ss_codes, ss_uniq = pd.MultiIndex.from_arrays([acc["segment"].to_numpy(dtype=object), acc["status"].to_numpy(dtype=object)]).factorize()
-    ss_uniq = list(ss_uniq)
+    ss_codes, ss_uniq = factorize_rows([acc["segment"], acc["status"]])
 
     def per_account(fact) -> np.ndarray:
         table = np.array([bool(fact(seg_policy[sg], st)) for sg, st in ss_uniq], dtype=bool)
@@ -228,12 +227,16 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     hist_acc_date = history_account_dates(hist, acc, policy.timezone, hist_acc)
 
     # account dates of the grid's slots (an account abroad may see two local dates)
-    azone = account_zone(acc, policy.timezone).to_numpy()
+    tz_codes, tz_uniq = pd.factorize(acc["timezone"])  # account zone: its own, else the policy's
+    azone = account_zone(pd.DataFrame({"timezone": np.asarray(tz_uniq, dtype=object)}), policy.timezone).to_numpy(dtype=object)
+    az_codes, az_uniq = pd.factorize(azone)
     acc_slot_ok = np.ones((n_a, n_s), dtype=bool)
     account_max = np.full(n_a, BIG, dtype=np.int64)
     acc_block_reason = np.full(n_a, "", dtype=object)
-    rpc = hist["outcome"].to_numpy() == "rpc"
-    acc_groups = pd.DataFrame({"z": azone, "s": acc["segment"].to_numpy()}).groupby(["z", "s"]).indices
+    rpc = (hist["outcome"] == "rpc").to_numpy(dtype=bool)
+    seg_codes, seg_uniq = pd.factorize(acc["segment"])
+    seg_uniq = np.asarray(seg_uniq, dtype=object)
+    acc_groups = group_indices([(az_codes[tz_codes], np.asarray(az_uniq, dtype=object)), (seg_codes, seg_uniq)])
     # history rows sorted by their account's group, and each account's place in its group, so
     # that a group's counts cost the group's rows, not the whole book's
     a_gid = np.full(n_a, -1, dtype=np.int64)
@@ -285,16 +288,18 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     # ---- contact level -----------------------------------------------------------------
     n_c = len(con)
     con_acc = indexer(acc["account_id"], con["account_id"])
-    role = con["role"].to_numpy()
-    is_tp = role == "third_party"
+    is_tp = (con["role"] == "third_party").to_numpy(dtype=bool)
+    # the reader keeps only the two roles
+    role = np.full(n_c, "debtor", dtype=object)
+    role[is_tp] = "third_party"
     creason = np.full(n_c, "", dtype=object)
-    outcome = hist["outcome"].to_numpy()
     invalid = np.zeros(n_c, dtype=bool)
-    invalid[hist_con[outcome == "invalid_number"]] = True
+    invalid[hist_con[(hist["outcome"] == "invalid_number").to_numpy(dtype=bool)]] = True
+    complained = (hist["outcome"] == "complaint").to_numpy(dtype=bool)
     complaint_con = np.zeros(n_c, dtype=bool)
-    complaint_con[hist_con[outcome == "complaint"]] = True
+    complaint_con[hist_con[complained]] = True
     complaint_acc = np.zeros(n_a, dtype=bool)
-    complaint_acc[hist_acc[outcome == "complaint"]] = True
+    complaint_acc[hist_acc[complained]] = True
     scope_account = per_account(lambda pol, st: pol.complaint_scope == "account")
     tp_allowed = per_account(lambda pol, st: st in pol.third_party_statuses)
     creason[con["do_not_call"].to_numpy()] = R.DO_NOT_CALL
@@ -305,7 +310,6 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     creason[(creason == "") & acc_dead] = reason[con_acc][(creason == "") & acc_dead]
 
     zones = resolve_contact_zones(con, acc, policy.timezone, con_acc)
-    first_zone = pd.Series(map_unique(zones, lambda z: z.split("|")[0]), dtype=object) if n_c else pd.Series(dtype=object)
     callable_ = creason == ""
     k_rows = np.flatnonzero(callable_)
     n_k = len(k_rows)
@@ -327,23 +331,25 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
         weight[ptype] = w
 
     k_acc = con_acc[k_rows]
-    k_seg = acc["segment"].to_numpy()[k_acc]
-    key = pd.DataFrame(
-        {
-            "z": zones.to_numpy()[k_rows],
-            "r": role[k_rows],
-            "s": k_seg,
-            "f": first_zone.to_numpy()[k_rows],
-            "t": con["phone_type"].to_numpy()[k_rows],
-        }
-    )
+    k_seg = seg_uniq[seg_codes[k_acc]]
+    z_codes, z_uniq = pd.factorize(zones.to_numpy(dtype=object)[k_rows])
+    z_uniq = np.asarray(z_uniq, dtype=object)
+    f_of_z, f_uniq = pd.factorize(np.array([z.split("|")[0] for z in z_uniq], dtype=object))
+    pt_codes, pt_uniq = pd.factorize(con["phone_type"])
+    key = [
+        (z_codes, z_uniq),
+        (is_tp[k_rows].astype(np.int64), np.array(["debtor", "third_party"], dtype=object)),
+        (seg_codes[k_acc], seg_uniq),
+        (f_of_z[z_codes], np.asarray(f_uniq, dtype=object)),
+        (pt_codes[k_rows], np.asarray(pt_uniq, dtype=object)),
+    ]
     k_hist = np.full(n_c, -1, dtype=np.int64)
     k_hist[k_rows] = np.arange(n_k)
     hk = k_hist[hist_con] if len(hist_con) else np.zeros(0, np.int64)
     rpc_rate = con["rpc_rate"].to_numpy(dtype=np.float64)[k_rows]
     window_reason = np.full(n_k, "", dtype=object)
     mask_cache: dict = {}
-    k_groups = key.groupby(["z", "r", "s", "f", "t"], sort=True).indices
+    k_groups = group_indices(key)
     # history rows of callable contacts sorted by the contact's group, and each contact's place
     # in its group: a group's day-cap counts cost the group's rows, not the whole book's
     k_gid = np.full(n_k, -1, dtype=np.int64)
@@ -355,7 +361,12 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
     h_gid = k_gid[hk[h_rows]]
     h_order = h_rows[np.argsort(h_gid, kind="stable")]
     h_bounds = np.searchsorted(np.sort(h_gid, kind="stable"), np.arange(len(k_groups) + 1))
-    chunk = max(1, (1 << 24) // max(n_s, 1))  # rows of q computed at once (a 128 MB float64 block)
+    # per group: the weight of each slot, the third-party factor and the slots clear of windows
+    # and holidays; q and legal are filled from them afterwards, in contiguous blocks of rows
+    g_weight = np.zeros((len(k_groups), n_s), dtype=np.float64)
+    g_tp = np.ones(len(k_groups), dtype=np.float64)
+    g_clear = np.zeros((len(k_groups), n_s), dtype=bool)
+    capped_parts = []  # (contacts, slots of one local date) closed by a day cap used up by history
     for g, ((zset, rl, seg, fz, ptype), idx) in enumerate(k_groups.items()):
         pol = seg_policy[seg]
         mk = (zset, rl, seg)
@@ -371,17 +382,12 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
             roll_max[idx] = caps["rolling"]["max"]
         slot_day, slot_min = local_clock(fz, grid.starts)
         hours = slot_min // 60
-        w_row = weight[ptype][hours][None, :]
-        tp_w = pol.third_party_weight if rl == "third_party" else 1.0
-        for c0 in range(0, len(idx), chunk):  # q = min(1, rpc_rate * weight) * tp_w, in blocks
-            part = idx[c0:c0 + chunk]
-            block = rpc_rate[part, None] * w_row
-            np.minimum(1.0, block, out=block)
-            block *= tp_w
-            q[part] = block
-        row_ok = np.broadcast_to(clear, (len(idx), n_s)).copy()
+        g_weight[g] = weight[ptype][hours]
+        g_tp[g] = pol.third_party_weight if rl == "third_party" else 1.0
+        g_clear[g] = clear
         window_reason[idx] = np.where(inside.any(), np.where(clear.any(), "", R.HOLIDAY), R.WINDOW)
-        # contact day cap, per local date of the first zone
+        # contact day cap, per local date of the first zone (the dates' slots are disjoint, so
+        # before a date's cap a contact has a slot that date exactly when the group has one)
         if caps["per_day"] > 0:
             hs = h_order[h_bounds[g]:h_bounds[g + 1]]  # the group's history rows
             h_pos = k_pos[hk[hs]]
@@ -391,12 +397,25 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
                 on = slot_day == ordinal
                 used = np.bincount(h_pos[hday == ordinal], minlength=len(idx))
                 rem = caps["per_day"] - used
-                day_capped[idx[(rem <= 0) & (row_ok[:, on].any(axis=1))]] = True
-                row_ok[np.ix_(rem <= 0, on)] = False
-                has_slots = (row_ok[:, on]).any(axis=1)
+                capped = rem <= 0
+                open_that_day = bool(clear[on].any())
+                if open_that_day:
+                    day_capped[idx[capped]] = True
+                if capped.any():
+                    capped_parts.append((idx[capped], np.flatnonzero(on)))
+                has_slots = open_that_day & ~capped
                 pool = np.where(has_slots, np.minimum(pool, rem), pool)
             contact_max[idx] = np.maximum(pool, 0)
-        legal[idx] = row_ok
+    chunk = max(1, (1 << 22) // max(n_s, 1))  # rows of q computed at once (32 MB float64 blocks)
+    for c0 in range(0, n_k, chunk):  # q = min(1, rpc_rate * weight) * tp_w, in blocks
+        gid = k_gid[c0:c0 + chunk]
+        legal[c0:c0 + chunk] = g_clear[gid]
+        block = q[c0:c0 + chunk]
+        np.multiply(rpc_rate[c0:c0 + chunk, None], g_weight[gid], out=block)
+        np.minimum(1.0, block, out=block)
+        block *= g_tp[gid][:, None]
+    for rows, slots in capped_parts:
+        legal[np.ix_(rows, slots)] = False
 
     # history close to the grid: gaps and rolling caps against those points
     if len(hist_epoch) and n_s and n_k:

@@ -18,8 +18,9 @@ from zoneinfo import available_timezones
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
-from ..columns import indexer, isin, map_unique
+from ..columns import duplicated_all, indexer, isin, map_unique
 from ..errors import InputError
 from ..policy import Policy, load_policy
 
@@ -219,6 +220,9 @@ def _read_table(path: Path, table: str) -> pd.DataFrame:
     duplicated = sorted({h for h in header if header.count(h) > 1})
     if duplicated:
         raise InputError(f"{name}: duplicate column '{duplicated[0]}' in header")
+    frame = _read_csv_fast(path, header)
+    if frame is not None:
+        return frame
     try:
         frame = pd.read_csv(
             path,
@@ -245,6 +249,68 @@ def _read_table(path: Path, table: str) -> pd.DataFrame:
     for col in frame.columns:
         frame[col] = frame[col].str.strip()
     return frame
+
+
+def _read_csv_fast(path: Path, header: list[str]) -> pd.DataFrame | None:
+    """The frame ``pd.read_csv`` gives below (text columns, values stripped), read by pyarrow's
+    multithreaded CSV parser; None when the file is not one of the plain files on which the
+    two parsers provably agree, or pyarrow refuses it (then pandas reads it, and names the
+    problem). Plain: at least two named columns, no quote character, no NUL byte, no CR other
+    than in CRLF line ends, UTF-8; every row with the header's number of fields (pyarrow
+    refuses others; pandas pads short rows, or takes a longer first row's extra field as an
+    index). Blank lines are skipped by both."""
+    if len(header) < 2 or any(h == "" for h in header):
+        return None  # pandas names an empty header "Unnamed: i"; one column: blank-line rules
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if data.startswith(b"\xef\xbb\xbf"):  # utf-8-sig: a byte-order mark at the start only
+        data = data[3:]
+    if b'"' in data or b"\x00" in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+        return None
+    first = data[: data.find(b"\n")] if b"\n" in data else data
+    try:
+        raw = first.rstrip(b"\r").decode("utf-8").split(",")
+    except UnicodeDecodeError:
+        return None
+    if [h.strip() for h in raw] != header:  # the header as pandas reads it, or pandas reads it all
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    auto = [f"f{i}" for i in range(len(header))]
+    try:
+        table = pcsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pcsv.ReadOptions(use_threads=True, block_size=1 << 24, skip_rows=1, column_names=auto),
+            parse_options=pcsv.ParseOptions(
+                delimiter=",", quote_char=False, double_quote=False, escape_char=False,
+                newlines_in_values=False, ignore_empty_lines=True,
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types={n: pa.string() for n in auto},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+                check_utf8=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, ValueError, OSError):
+        return None
+    # an ASCII file without whitespace bytes (other than line ends) has no value to strip
+    plain = data.isascii() and not any(c in data for c in _ASCII_SPACE)
+    del data
+    if table.num_columns != len(header):
+        return None
+    if plain:  # nothing to strip: no value holds a whitespace character
+        return table.rename_columns(header).to_pandas()
+    stripped = pa.table([pc.utf8_trim_whitespace(c) for c in table.columns], names=header)
+    return stripped.to_pandas()
+
+
+# the ASCII characters str.strip and Arrow's utf8_trim_whitespace remove, but LF and CR (line ends)
+_ASCII_SPACE = tuple(bytes([c]) for c in (9, 11, 12, 28, 29, 30, 31, 32))
 
 
 class _Rejects:
@@ -297,17 +363,20 @@ def _valid_phones(values: pd.Series) -> np.ndarray:
     shape = values.str.match(_E164_RE).to_numpy()
     result = np.zeros(len(values), dtype=bool)
     if shape.any():
-        result[shape] = phone_validity(values[shape].to_numpy(dtype=object))
+        result[shape] = phone_validity(values[shape])
     return result
 
 
-def _bad_mask(kind: str, values: pd.Series, policy: Policy) -> tuple[np.ndarray, str]:
-    """(rows whose non-empty value is invalid for ``kind``, reason)."""
+def _bad_mask(kind: str, values: pd.Series, policy: Policy, parsed: dict | None = None) -> tuple[np.ndarray, str]:
+    """(rows whose non-empty value is invalid for ``kind``, reason). Numbers and timestamps
+    parsed on the way are left in ``parsed["value"]`` (NaN / NaT where empty or invalid)."""
     present = (values != "").to_numpy()
     if kind in ("text", "id", "ref_account", "ref_contact", "ref_seat"):
         return np.zeros(len(values), dtype=bool), ""
     if kind in ("amount", "probability", "positive", "nonneg", "hour"):
         number = pd.to_numeric(values.where(values != "", None), errors="coerce").to_numpy(dtype=float)
+        if parsed is not None:
+            parsed["value"] = number
         notnum = present & ~np.isfinite(number)
         if kind == "amount":  # beyond MAX_BALANCE the expected values overflow to inf
             too_big = present & ~notnum & (number > MAX_BALANCE)
@@ -338,8 +407,10 @@ def _bad_mask(kind: str, values: pd.Series, policy: Policy) -> tuple[np.ndarray,
         return present & ~good, "breaks must be HH:MM-HH:MM;..."
     if kind == "timestamp":
         shape = values.str.match(_TS_RE).to_numpy()
-        parsed = pd.to_datetime(values.where(shape, None), utc=True, errors="coerce", format="ISO8601", cache=False)
-        return present & ~(shape & parsed.notna().to_numpy()), "not an ISO 8601 timestamp with UTC offset"
+        stamps = pd.to_datetime(values.where(shape, None), utc=True, errors="coerce", format="ISO8601", cache=False)
+        if parsed is not None:
+            parsed["value"] = stamps
+        return present & ~(shape & stamps.notna().to_numpy()), "not an ISO 8601 timestamp with UTC offset"
     if kind == "role":
         return present & ~isin(values, ROLES), "role must be debtor or third_party"
     if kind == "outcome":
@@ -361,8 +432,9 @@ def _breaks_ok(text: str) -> bool:
     return True
 
 
-def _validate_table(table: str, name: str, frame: pd.DataFrame, policy: Policy, rejects: _Rejects) -> np.ndarray:
-    """Row-level checks of one table; returns the mask of rows kept so far."""
+def _validate_table(table: str, name: str, frame: pd.DataFrame, policy: Policy, rejects: _Rejects, parsed: dict | None = None) -> np.ndarray:
+    """Row-level checks of one table; returns the mask of rows kept so far. ``parsed``, when
+    given, receives the numbers and timestamps parsed by the checks: column -> values."""
     spec = TABLES[table]
     keep = np.ones(len(frame), dtype=bool)
     for column, (required, kind) in spec.items():
@@ -380,7 +452,10 @@ def _validate_table(table: str, name: str, frame: pd.DataFrame, policy: Policy, 
             bad &= (values != "").to_numpy()
             reason = "unknown status"
         else:
-            bad, reason = _bad_mask(kind, values, policy)
+            got: dict = {}
+            bad, reason = _bad_mask(kind, values, policy, got)
+            if parsed is not None and "value" in got:
+                parsed[column] = got["value"]
         bad &= keep
         rejects.add(name, frame, bad, column, reason)
         keep &= ~bad
@@ -389,7 +464,7 @@ def _validate_table(table: str, name: str, frame: pd.DataFrame, policy: Policy, 
 
 def _reject_duplicates(name: str, frame: pd.DataFrame, column: str, keep: np.ndarray, rejects: _Rejects) -> np.ndarray:
     """Every row of a duplicated id is rejected: which copy is right cannot be known."""
-    dup = frame[column].duplicated(keep=False).to_numpy() & keep & (frame[column] != "").to_numpy()
+    dup = duplicated_all(frame[column]) & keep & (frame[column] != "").to_numpy()
     rejects.add(name, frame, dup, column, "duplicate id")
     return keep & ~dup
 
@@ -443,7 +518,8 @@ def read_portfolio(root: str | Path, policy: Policy | str | None = None, max_rej
         raw[table], names[table] = frame, name
 
     rejects = _Rejects()
-    keep = {t: _validate_table(t, names[t], raw[t], pol, rejects) for t in TABLES}
+    parsed: dict[str, dict] = {t: {} for t in TABLES}  # numbers and timestamps, parsed once
+    keep = {t: _validate_table(t, names[t], raw[t], pol, rejects, parsed[t]) for t in TABLES}
 
     acc, con, sea = raw["accounts"], raw["contacts"], raw["seats"]
     keep["accounts"] = _reject_duplicates(names["accounts"], acc, "account_id", keep["accounts"], rejects)
@@ -504,25 +580,55 @@ def read_portfolio(root: str | Path, policy: Policy | str | None = None, max_rej
                 f"{rejected.loc[rejected['file'] == names[table], 'reason'].iloc[0]}"
             )
 
-    accounts = _finish_accounts(acc[keep["accounts"]].reset_index(drop=True), pol)
-    contacts = _finish_contacts(con[keep["contacts"]].reset_index(drop=True), accounts, pol)
-    seats = _finish_seats(sea[keep["seats"]].reset_index(drop=True), pol)
+    kept = {t: {c: _kept_values(v, keep[t]) for c, v in parsed[t].items()} for t in TABLES}
+    accounts = _finish_accounts(acc[keep["accounts"]].reset_index(drop=True), pol, kept["accounts"])
+    contacts = _finish_contacts(con[keep["contacts"]].reset_index(drop=True), accounts, pol, kept["contacts"])
+    seats = _finish_seats(sea[keep["seats"]].reset_index(drop=True), pol, kept["seats"])
     history = raw["history"][keep["history"]].reset_index(drop=True)
-    history["called_at"] = pd.to_datetime(history["called_at"], utc=True, format="ISO8601", cache=False)
+    history["called_at"] = _timestamps(history["called_at"], kept["history"].get("called_at"))
     history = history[["account_id", "contact_id", "called_at", "outcome", "row"]]
     curves = raw["curves"][keep["curves"]].reset_index(drop=True)
     curves = pd.DataFrame(
         {
             "phone_type": curves["phone_type"],
-            "hour": pd.to_numeric(curves["hour"]).astype("int64"),
-            "weight": pd.to_numeric(curves["weight"]).astype("float64"),
+            "hour": _numbers(curves["hour"], kept["curves"].get("hour")).astype("int64"),
+            "weight": _numbers(curves["weight"], kept["curves"].get("weight")).astype("float64"),
             "row": curves["row"],
         }
     )
     callbacks = raw["callbacks"][keep["callbacks"]].reset_index(drop=True)
-    callbacks["at"] = pd.to_datetime(callbacks["at"], utc=True, format="ISO8601", cache=False)
+    callbacks["at"] = _timestamps(callbacks["at"], kept["callbacks"].get("at"))
     callbacks = callbacks[["account_id", "contact_id", "at", "seat_id", "row"]]
     return Portfolio(root, pol, accounts, contacts, seats, history, curves, callbacks, rejected, inputs)
+
+
+def _kept_values(values, keep: np.ndarray):
+    """The parsed values of the kept rows (a numpy array or a datetime Series, renumbered)."""
+    if isinstance(values, pd.Series):
+        return values[keep].reset_index(drop=True)
+    return values[keep]
+
+
+def _numbers(values: pd.Series, parsed: np.ndarray | None, optional: bool = False) -> pd.Series:
+    """``pd.to_numeric`` of the kept, valid ``values`` (empty -> NaN when ``optional``), taken
+    from what the checks parsed when that is provably the same: ``to_numeric`` reads a column
+    of integers as int64 but one with any other value as floats, and the two readings can
+    differ only from 2**53 on (below it both are exact) and in the sign of a zero ("-0")."""
+    if parsed is not None and len(parsed) == len(values):
+        finite = parsed[np.isfinite(parsed)]
+        if not len(finite) or (np.abs(finite).max() < 2.0**53 and not np.signbit(finite[finite == 0]).any()):
+            return pd.Series(parsed, index=values.index, dtype="float64")
+    if optional:
+        return pd.to_numeric(values.where(values != "", None), errors="coerce")
+    return pd.to_numeric(values)
+
+
+def _timestamps(values: pd.Series, parsed: pd.Series | None) -> pd.Series:
+    """``pd.to_datetime`` of the kept, valid timestamps, taken from what the checks parsed when
+    its resolution is microseconds (then the kept rows alone need no finer one either)."""
+    if parsed is not None and len(parsed) == len(values) and str(parsed.dtype) == "datetime64[us, UTC]":
+        return pd.Series(parsed.array, index=values.index)
+    return pd.to_datetime(values, utc=True, format="ISO8601", cache=False)
 
 
 def _to_bool(values: pd.Series, default: bool) -> np.ndarray:
@@ -533,10 +639,11 @@ def _to_bool(values: pd.Series, default: bool) -> np.ndarray:
     return out
 
 
-def _finish_accounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+def _finish_accounts(frame: pd.DataFrame, policy: Policy, parsed: dict | None = None) -> pd.DataFrame:
+    parsed = parsed or {}
     out = frame.copy()
-    out["balance"] = pd.to_numeric(out["balance"]).astype("float64")
-    prop = pd.to_numeric(out["pay_propensity"].where(out["pay_propensity"] != "", None), errors="coerce")
+    out["balance"] = _numbers(out["balance"], parsed.get("balance")).astype("float64")
+    prop = _numbers(out["pay_propensity"], parsed.get("pay_propensity"), optional=True)
     default = np.empty(len(out), dtype=float)
     for (segment, status), idx in out.groupby(["segment", "status"], sort=False).indices.items():
         default[idx] = policy.for_segment(segment).default_pay_propensity(status)
@@ -545,13 +652,14 @@ def _finish_accounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return out
 
 
-def _finish_contacts(frame: pd.DataFrame, accounts: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+def _finish_contacts(frame: pd.DataFrame, accounts: pd.DataFrame, policy: Policy, parsed: dict | None = None) -> pd.DataFrame:
+    parsed = parsed or {}
     out = frame.copy()
     out["phone_type"] = out["phone_type"].where(out["phone_type"] != "", "mobile")
     out["timezone"] = pd.Series(
         map_unique(out["timezone"], lambda v: "|".join(z.strip() for z in v.split("|")) if v else v), index=out.index
     ).astype(out["timezone"].dtype)
-    rate = pd.to_numeric(out["rpc_rate"].where(out["rpc_rate"] != "", None), errors="coerce")
+    rate = _numbers(out["rpc_rate"], parsed.get("rpc_rate"), optional=True)
     pos = indexer(accounts["account_id"], out["account_id"])
     segment = np.where(pos >= 0, accounts["segment"].to_numpy(dtype=object)[pos], "")
     default = np.empty(len(out), dtype=float)
@@ -562,10 +670,11 @@ def _finish_contacts(frame: pd.DataFrame, accounts: pd.DataFrame, policy: Policy
     return out
 
 
-def _finish_seats(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+def _finish_seats(frame: pd.DataFrame, policy: Policy, parsed: dict | None = None) -> pd.DataFrame:
+    parsed = parsed or {}
     out = frame.copy()
     out["timezone"] = out["timezone"].where(out["timezone"] != "", policy.timezone)
-    aph = pd.to_numeric(out["attempts_per_hour"].where(out["attempts_per_hour"] != "", None), errors="coerce")
+    aph = _numbers(out["attempts_per_hour"], parsed.get("attempts_per_hour"), optional=True)
     out["attempts_per_hour"] = aph.fillna(policy.default_attempts_per_hour).astype("float64")
     out["active"] = _to_bool(out["active"], True)
     return out

@@ -478,17 +478,53 @@ def _walk(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return out
 
 
+def _class_facts(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(validity, zones) of E.164-shaped strings (``+`` and 7-15 ASCII digits) by their class."""
+    if len(_class_of) > _MEMO_LIMIT:
+        _class_of.clear()
+        _results.clear()
+    digits = pc.utf8_slice_codeunits(strings, 1)
+    values = pc.cast(digits, pa.int64()).to_numpy()
+    lengths = pc.utf8_length(digits).to_numpy().astype(np.int64)
+    index = _walk(values, lengths)
+    table_valid = np.array([r[0] for r in _results], dtype=bool)
+    table_zones = np.array([r[1] for r in _results], dtype=object)
+    return table_valid[index], table_zones[index]
+
+
 def phone_facts(phones) -> tuple[np.ndarray, np.ndarray]:
     """(validity, zones) of each phone string: exactly ``_valid_of_number`` and
     ``_zones_of_number`` of every element, computed once per provably-equal class of numbers
     (see the module docstring)."""
+    series = pd.Series(phones, copy=False) if not isinstance(phones, pd.Series) else phones
+    if FAST_PATH and isinstance(series.dtype, pd.StringDtype) and len(series) and not series.hasnans:
+        # a text column: the class walk takes the E.164-shaped strings as they are (repeats
+        # cost nothing there), the others go through the per-value path below
+        text = pa.array(series.array)
+        if isinstance(text, pa.ChunkedArray):
+            text = text.combine_chunks()
+        shaped = pc.match_substring_regex(text, "^" + _FAST_RE + "$").to_numpy(zero_copy_only=False)
+        valid = np.zeros(len(series), dtype=bool)
+        zones = np.empty(len(series), dtype=object)
+        fast = np.flatnonzero(shaped)
+        if len(fast):
+            valid[fast], zones[fast] = _class_facts(text.filter(pa.array(shaped)))
+        rest = np.flatnonzero(~shaped)
+        if len(rest):
+            valid[rest], zones[rest] = _facts_by_value(series.iloc[rest].to_numpy(dtype=object), fast_path=False)
+        return valid, zones
+    return _facts_by_value(series, fast_path=FAST_PATH)
+
+
+def _facts_by_value(phones, fast_path: bool) -> tuple[np.ndarray, np.ndarray]:
+    """phone_facts once per distinct value (values of any type: non-strings are invalid)."""
     series = pd.Series(phones, copy=False) if not isinstance(phones, pd.Series) else phones
     codes, uniques = pd.factorize(series, use_na_sentinel=False)
     uniques = np.asarray(uniques, dtype=object)
     valid = np.zeros(len(uniques), dtype=bool)
     zones = np.empty(len(uniques), dtype=object)
     fast = np.zeros(len(uniques), dtype=bool)
-    if FAST_PATH and len(uniques):
+    if fast_path and len(uniques):
         is_str = np.fromiter((type(v) is str for v in uniques), dtype=bool, count=len(uniques))
         if is_str.any():  # RE2: "$" is the end of the text only
             shaped = pc.match_substring_regex(pa.array(uniques[is_str], type=pa.string()), "^" + _FAST_RE + "$")
@@ -499,17 +535,7 @@ def phone_facts(phones) -> tuple[np.ndarray, np.ndarray]:
         zones[i] = _zones_of_number(uniques[i])
     quick = np.flatnonzero(fast)
     if len(quick):
-        if len(_class_of) > _MEMO_LIMIT:
-            _class_of.clear()
-            _results.clear()
-        digits = pc.utf8_slice_codeunits(pa.array(uniques[quick], type=pa.string()), 1)
-        values = pc.cast(digits, pa.int64()).to_numpy()
-        lengths = pc.utf8_length(digits).to_numpy().astype(np.int64)
-        index = _walk(values, lengths)
-        table_valid = np.array([r[0] for r in _results], dtype=bool)
-        table_zones = np.array([r[1] for r in _results], dtype=object)
-        valid[quick] = table_valid[index]
-        zones[quick] = table_zones[index]
+        valid[quick], zones[quick] = _class_facts(pa.array(uniques[quick], type=pa.string()))
     return valid[codes], zones[codes]
 
 
