@@ -130,6 +130,9 @@ class Book:
                 room &= (self.seat_rem[:, slots] > 0).all(axis=1)
             room[self.case_seat[a]] = False
             self._room_key, self._room = key, room
+            self._room_slots = (self.seat_rem[room] > 0).any(axis=0)  # slots where one has room
+        if not self._room_slots[t]:
+            return False
         seats = np.flatnonzero(self._room & (self.seat_rem[:, t] > 0))
         if len(seats) == 0:
             return False

@@ -115,7 +115,9 @@ class Master:
         """Prices (capacity [rows, slots], obligation) and each case's dual (from the last
         basis when ``seconds`` run out: still prices, so any bound evaluated at them holds)."""
         if seconds is not None:
-            self.h.setOptionValue("time_limit", max(float(seconds), 0.1))
+            # HiGHS measures its time limit on a clock that runs across all solves of the
+            # instance: the limit is what has run so far plus this solve's share
+            self.h.setOptionValue("time_limit", self.h.getRunTime() + max(float(seconds), 0.1))
         self.h.run()
         sol = self.h.getSolution()
         dual = np.asarray(sol.row_dual)
@@ -258,15 +260,22 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
         lam[: max(model.n_comp, 1)] = x  # one price for every seat slot
         return lam
 
+    def out_of_time() -> bool:
+        """A large book: the start keeps to 30% of the time (at least two evaluations, so
+        there is always a bound), the rounds below get the rest."""
+        return deadline is not None and evals >= 2 and time.perf_counter() > started + 0.3 * max(deadline - started, 0.0)
+
     def golden(f, lo: float, hi: float, steps: int) -> float:
         """Golden-section search of ``f`` over [lo, hi] on a log scale; returns the best
         point seen (one evaluation per step)."""
         a, b = np.log(lo), np.log(hi)
         x1, x2 = b - g * (b - a), a + g * (b - a)
+        if out_of_time():
+            return float(np.exp(x1))
         f1, f2 = f(np.exp(x1)), f(np.exp(x2))
         for _ in range(steps):
-            if deadline is not None and evals >= 4 and time.perf_counter() > started + 0.3 * (deadline - started):
-                break  # a large book: keep most of the time for the rounds below
+            if out_of_time():
+                break
             if f1 <= f2:
                 b, x2, f2 = x2, x1, f1
                 x1 = b - g * (b - a)

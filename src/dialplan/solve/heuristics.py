@@ -438,8 +438,11 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
         """Place what case a owes on ``seats``; returns (cost, bumped) or None. Undone unless
         ``commit``."""
         priced = []
+        cost_at: dict = {}  # the case's numbers share a slot's cost
         for nq, k, t in opts:
-            cost, _victim, _seat = cheapest(a, seats, t)
+            cost = cost_at.get(t)
+            if cost is None:
+                cost = cost_at[t] = cheapest(a, seats, t)[0]
             if cost < math.inf:
                 priced.append((cost, nq, k, t))
         priced.sort()
