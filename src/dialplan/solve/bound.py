@@ -123,6 +123,9 @@ class PricedModel:
         self.qv = np.where(self.legal, c.value[self.acc, None] * q, -np.inf)
         self.ell = np.where(self.legal, -np.log1p(-q), 0.0)
         self.cap_k = np.minimum(contact_count_cap(c)[live], MAX_ATTEMPTS)
+        # slots two attempts on a contact must be apart: its gap, or its rolling window when
+        # the rolling cap is one attempt
+        self.space = np.maximum(c.gap_slots[live], np.where(c.roll_max[live] == 1, c.roll_window[live], 1)).astype(np.int64)
         self.width = int(self.cap_k.max()) if len(live) else 0
         per_case = np.add.reduceat(self.cap_k, self.seg) if n_c else np.zeros(0, np.int64)
         self.n_max = np.minimum(np.minimum(per_case, c.account_max[self.cases]), MAX_ATTEMPTS).astype(np.int64)
@@ -151,12 +154,39 @@ class PricedModel:
         self.last_met = 0.0
 
     # --- helpers ---------------------------------------------------------------------------
-    def _case_top(self, W: np.ndarray, case_of_row=None, cap_k=None, n_max=None):
+    @staticmethod
+    def _spaced_best(W: np.ndarray, space: np.ndarray, J: int):
+        """Best sum of exactly j items of each row of W, any two at least ``space`` slots
+        apart (j = 0..J), by dynamic programming over the slots: (h [rows, J+1], take
+        [J, rows, slots]) where take[j-1, r, t] says the best j-set up to slot t uses t."""
+        m, T = W.shape
+        h = np.full((m, J + 1), -np.inf)
+        h[:, 0] = 0.0
+        take = np.zeros((J, m, T), dtype=bool)
+        f_prev = np.zeros((m, T + 1))  # f[j][p]: best j-set among slots < p
+        idx = np.arange(m)
+        for j in range(1, J + 1):
+            f = np.full((m, T + 1), -np.inf)
+            for t in range(T):
+                cand = f_prev[idx, np.maximum(t - space + 1, 0)] + W[:, t]
+                better = cand > f[:, t]
+                f[:, t + 1] = np.where(better, cand, f[:, t])
+                take[j - 1, :, t] = better
+            h[:, j] = f[:, T]
+            f_prev = f
+        return h, take
+
+    def _case_top(self, W: np.ndarray, case_of_row=None, cap_k=None, n_max=None, space=None):
         """Each case's items in descending value under the contact count caps, padded to
         ``R`` columns with -inf: (values, row, slot), each [cases, R]. By default over all
-        rows; else over the rows given (W's rows, their local case, caps)."""
+        rows; else over the rows given (W's rows, their local case, caps, spacing).
+
+        A contact whose attempts must be ``space`` > 1 slots apart (a gap, or a rolling
+        cap of one) gets items worth the increments of its best 1, 2, ... spaced attempts
+        (exact for the contact: a best spaced j-set is a min-cost flow, so its value is
+        concave in j and the increments fall), and its items' slots are a best spaced set."""
         if case_of_row is None:
-            case_of_row, cap_k, n_max = self.case_of_row, self.cap_k, self.n_max
+            case_of_row, cap_k, n_max, space = self.case_of_row, self.cap_k, self.n_max, self.space
         n_c, R = len(n_max), self.R
         vals = np.full((n_c, R), -np.inf)
         rows = np.zeros((n_c, R), dtype=np.int64)
@@ -173,6 +203,16 @@ class PricedModel:
         part = np.take_along_axis(part, srt, axis=1)[:, :w]
         v = np.take_along_axis(v, srt, axis=1)[:, :w]
         v = np.where(np.arange(v.shape[1])[None, :] < cap_k[:, None], v, -np.inf)
+        sp = np.flatnonzero(space > 1) if space is not None else np.zeros(0, np.int64)
+        if len(sp):
+            J = int(min(w, cap_k[sp].max()))
+            h, take = self._spaced_best(W[sp], space[sp], J)
+            with np.errstate(invalid="ignore"):
+                inc = np.where(np.isfinite(h[:, 1:]), h[:, 1:] - h[:, :-1], -np.inf)
+            inc = np.where(np.arange(J)[None, :] < cap_k[sp][:, None], inc, -np.inf)
+            inc = -np.sort(-inc, axis=1)  # falling already; sorted, the sum only grows
+            v[sp] = -np.inf
+            v[sp, :J] = inc
         flat_v = v.reshape(-1)
         flat_r = np.repeat(np.arange(len(W)), v.shape[1])
         flat_t = part.reshape(-1)
@@ -187,6 +227,34 @@ class PricedModel:
         vals[case[ok], rank[ok]] = flat_v[order][ok]
         rows[case[ok], rank[ok]] = flat_r[order][ok]
         slots[case[ok], rank[ok]] = flat_t[order][ok]
+        if len(sp):
+            # slots of a spaced contact: a best spaced set of as many attempts as it got
+            is_sp = np.zeros(len(W), dtype=bool)
+            is_sp[sp] = True
+            got = np.isfinite(vals) & is_sp[rows]
+            n_got = np.bincount(rows[got], minlength=len(W))[sp]
+            pos_in_sp = np.full(len(W), -1)
+            pos_in_sp[sp] = np.arange(len(sp))
+            jcur = n_got.copy()
+            t = np.full(len(sp), W.shape[1] - 1)
+            pr, pt = [], []
+            for _ in range(W.shape[1]):
+                live = (jcur > 0) & (t >= 0)
+                if not live.any():
+                    break
+                li = np.flatnonzero(live)
+                pick = take[jcur[li] - 1, li, t[li]]
+                pr.append(li[pick])
+                pt.append(t[li[pick]])
+                jcur[li[pick]] -= 1
+                t[li] = np.where(pick, t[li] - space[sp][li], t[li] - 1)
+            if pr:
+                pr, pt = np.concatenate(pr), np.concatenate(pt)
+                o = np.lexsort((-W[sp[pr], pt], pr))
+                ci, ri = np.nonzero(got)
+                o2 = np.lexsort((ri, pos_in_sp[rows[ci, ri]]))
+                if len(o) == len(o2):
+                    slots[ci[o2], ri[o2]] = pt[o]
         return vals, rows, slots
 
     def class_prices(self, lam: np.ndarray) -> np.ndarray:
@@ -253,7 +321,7 @@ class PricedModel:
                 c1 = np.exp(-l0)
                 c0 = np.where(np.isfinite(l0), 1.0 - c1 * (1.0 + np.where(np.isfinite(l0), l0, 0.0)), 1.0)
                 W = np.where(legal_sel, (V_act * c1)[local, None] * ell_w - P_sel, -np.inf)
-                vals, rows, slots = self._case_top(W, local, self.cap_k[sel], self.n_max[act])
+                vals, rows, slots = self._case_top(W, local, self.cap_k[sel], self.n_max[act], self.space[sel])
                 a_val, b_val = tangent_values(vals, V_act * c0)
                 newA = a_val < oa
                 oa = np.where(newA, a_val, oa)

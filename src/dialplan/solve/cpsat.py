@@ -297,9 +297,9 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, seconds: float, deadline: flo
     order = live[np.lexsort((rng.random(len(live)), c.account_class[live]))]
     blocks = [order[i : i + block_size] for i in range(0, len(order), block_size)]
     seat_group = c.groups.seat_group
-    # at most one block per half second of the budget (each block is built in Python, which
-    # costs more wall time than its search): the blocks are a random sample of the book
-    blocks = blocks[: max(1, int(seconds / 0.5))]
+    # at most one block per second of the budget (a block's model is built in Python and its
+    # deterministic search time runs slower than the wall clock): a random sample of blocks
+    blocks = blocks[: max(1, int(seconds))]
     budget = max(seconds / max(len(blocks), 1), 0.2)
     for b, cases in enumerate(blocks):
         if time.perf_counter() > deadline + budget:
@@ -410,7 +410,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     statuses = []
     if left("CP-SAT"):
         note("CP-SAT over blocks of cases")
-        statuses = lns(c, book, mu, 0.15 * time_limit, started + wall, seed=seed, progress=progress)
+        statuses = lns(c, book, mu, 0.05 * time_limit, started + wall, seed=seed, progress=progress)
     if left("the final fill"):
         greedy(c, book, mu=mu)  # fill whatever capacity is left
     final_met, final_value = value_of(book)
