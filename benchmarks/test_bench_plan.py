@@ -1,6 +1,7 @@
 """The whole nightly run (``run_plan``: read, candidates, solve, bound, write, verify) at 10k
 cases / 50 seats, flavors cn and us, solvers hopper (the dialer baseline), greedy and cpsat
-(time limit 60 s); 100k cases / 500 seats are marked slow (``DIALPLAN_SLOW=1``).
+(time limit 60 s); 100k cases / 500 seats (time limit 90 s) are marked slow
+(``DIALPLAN_SLOW=1``).
 
 Each run is a fresh process (see conftest.py). ``benchmark.extra_info`` holds the expected
 recovery, the upper bound, the gap, the ratio of the expected recovery to hopper's on the same
@@ -15,7 +16,7 @@ import pytest
 
 from conftest import slow
 
-TIME_LIMIT = 60.0
+TIME_LIMIT = {10_000: 60.0, 100_000: 90.0}  # the issue's targets: 60 s at 10k, 90 s at 100k
 SOLVERS = ("hopper", "greedy", "cpsat")
 CASES = [(flavor, solver) for flavor in ("cn", "us") for solver in SOLVERS]  # hopper first
 
@@ -23,11 +24,11 @@ CASES = [(flavor, solver) for flavor in ("cn", "us") for solver in SOLVERS]  # h
 def _bench(benchmark, portfolio, measure, machine_info, accounts: int, seats: int, flavor: str, solver: str) -> None:
     root = portfolio(accounts, seats, flavor)
     fig = benchmark.pedantic(
-        measure, args=("plan", root), kwargs={"solver": solver, "time_limit": TIME_LIMIT}, rounds=1, iterations=1
+        measure, args=("plan", root), kwargs={"solver": solver, "time_limit": TIME_LIMIT[accounts]}, rounds=1, iterations=1
     )
     ratio = None
     if "expected_recovery" in fig:
-        base = fig if solver == "hopper" else measure("plan", root, fresh=False, solver="hopper", time_limit=TIME_LIMIT)
+        base = fig if solver == "hopper" else measure("plan", root, fresh=False, solver="hopper", time_limit=TIME_LIMIT[accounts])
         if base.get("expected_recovery"):
             ratio = fig["expected_recovery"] / base["expected_recovery"]
     benchmark.extra_info.update(
@@ -37,7 +38,7 @@ def _bench(benchmark, portfolio, measure, machine_info, accounts: int, seats: in
             "seats": seats,
             "flavor": flavor,
             "solver": solver,
-            "time_limit": TIME_LIMIT,
+            "time_limit": TIME_LIMIT[accounts],
             "ratio_to_hopper": ratio,
             **fig,
             "machine": machine_info,

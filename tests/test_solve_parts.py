@@ -3,6 +3,8 @@ obligation repair, and the column-generation bound against brute force."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -88,3 +90,28 @@ def test_column_generation_bound_holds_and_beats_uniform_prices(tmp_path, seed):
     assert bound <= min(grid) + 1e-6 * max(1.0, min(grid))
     # any prices give a valid bound: the evaluated point agrees with what was reported
     assert PricedModel(c).evaluate(lam, nu, 0)[0] == pytest.approx(bound, rel=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_spaced_best_matches_enumeration(seed):
+    """The dynamic programme for spaced contacts gives, for every j, the best sum of exactly
+    j slots at least ``space`` apart (checked against enumerating every subset), and its
+    increments fall (so merging them across a case's contacts is exact)."""
+    from dialplan.solve.bound import PricedModel
+
+    rng = np.random.default_rng(seed)
+    T, J = 9, 4
+    W = rng.normal(size=(5, T))
+    W[rng.random(W.shape) < 0.2] = -np.inf  # illegal slots
+    space = rng.integers(1, 4, size=5)
+    h, take = PricedModel._spaced_best(W, space, J)
+    for r in range(5):
+        for j in range(J + 1):
+            best = -np.inf
+            for sub in itertools.combinations(range(T), j):
+                if all(b - a >= space[r] for a, b in zip(sub, sub[1:])):
+                    best = max(best, sum(W[r, list(sub)]) if sub else 0.0)
+            assert h[r, j] == pytest.approx(best) if np.isfinite(best) else h[r, j] == -np.inf
+        finite = h[r][np.isfinite(h[r])]
+        inc = np.diff(finite)
+        assert np.all(inc[1:] <= inc[:-1] + 1e-9)

@@ -7,21 +7,24 @@ Write a case's value as ``V * f(L)`` with ``V = balance * pay_propensity``,
 ``L = sum(-log(1 - q))`` over its attempts and ``f(L) = 1 - exp(-L)``, which is exactly
 ``V * (1 - prod(1 - q))``. Then relax, each step only enlarging the feasible set or the value:
 
-1. Seats are pooled by who may use them: groups of seats that the same eligibility classes
-   may call share one pool, whose capacity per slot is the sum of theirs (breaks, owners and
-   continuity are dropped: a case may use any pool its class may use, slot by slot). The
-   pool capacity per slot is priced with multipliers ``lam >= 0`` (Lagrangian relaxation):
-   the bound is ``sum(lam * capacity)`` plus each case's best priced choice, where an
-   attempt in slot t costs the cheapest price of a pool the case may use in t.
+1. Seats are pooled (``capacity_rows``): one capacity row per component of seat groups that
+   classes share, and one per class that may use only part of its component, counting
+   every class whose seats lie inside its seats (breaks, owners and continuity are dropped
+   beyond that). Each row and slot is priced with a multiplier ``lam >= 0`` (Lagrangian
+   relaxation): the bound is ``sum(lam * capacity)`` plus each case's best priced choice,
+   where an attempt of a case costs the sum of the prices of its class's rows in its slot.
 2. Each case's choice is split by its number of attempts: none (worth 0), exactly one (worth
    exactly ``V q - price``, no approximation), or two and more. For two and more ``f`` lies
    below any of its tangents, ``f(L) <= f(l0) + f'(l0) (L - l0)`` for every ``l0``, so the
    priced value is at most ``V (f(l0) - f'(l0) l0) + sum(V f'(l0) ell - price)`` over the
-   chosen items; the best such sum is a sort. Each case uses the smallest of two tangents
-   (``l0`` = its two and three best ``ell``), either of which alone would be valid.
-3. Of the rules between a case's own attempts only counts remain: at most ``cap_k`` attempts
-   on contact k (its day cap, and what its gap and rolling windows allow in the whole grid)
-   and at most the account's cap over all; one attempt at a time is dropped.
+   chosen items; the best such sum is a sort. Each case uses the smallest of five tangents
+   (fixed points and one that follows the case's last choice), any of which alone would be
+   valid.
+3. Of the rules between a case's own attempts: a contact whose attempts must be slots apart
+   (a gap, or a rolling cap of one) keeps that spacing exactly (dynamic programming over the
+   slots); otherwise only counts remain: at most ``cap_k`` attempts on contact k (its day cap,
+   and what its gap and rolling windows allow in the whole grid) and at most the account's
+   cap over all; one attempt of a case at a time is dropped.
 4. Obligations come first: the best plan meets at least as many obligations as ours (``M``).
    That constraint is priced too (``nu >= 0``): every case gains ``nu`` when its relaxed
    choice meets its frequency obligation (at least ``need`` attempts) and the bound pays
