@@ -90,6 +90,7 @@ def hopper(c: Candidates, passes: int = 5) -> Book:
     return book
 
 
+NEAR = (-1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6)  # slot offsets the flow's placement may try
 OWE_TRIES = 100  # refused options (in slots with a free seat) before a case's obligation is given up in this pass
 
 
@@ -372,7 +373,12 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
                 ks = rows[seg[i]:seg_end[i]]
                 ks = ks[np.argsort(-c.q[ks, t], kind="stable")]
                 seat = None if a in book.case_seat else quota_seat(i, t)
-                if not any(c.legal[k, t] and book.try_add(a, int(k), int(t), "frequency", prefer_seat=seat) for k in ks):
+                if any(c.legal[k, t] and book.try_add(a, int(k), int(t), "frequency", prefer_seat=seat) for k in ks):
+                    continue
+                # the slots around it (a gap or a rolling cap between the case's own attempts
+                # may rule the flow's slot out), nearest first
+                near = [(int(k), t + d) for d in NEAR for k in ks if 0 <= t + d < n_s and c.legal[k, t + d]]
+                if not any(book.try_add(a, k, tt, "frequency") for k, tt in near):
                     ok_all = False
                     break
             if not ok_all:
