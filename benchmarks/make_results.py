@@ -172,7 +172,7 @@ def plan_section(rows: list[dict]) -> list[str]:
         ])
     return [
         "`run_plan` end to end (read, candidates, solve, upper bound, write, verify with `verify=True`); "
-        f"time limit {fmt(rows[0].get('time_limit'), 0)} s; gap = 1 − expected recovery / upper bound; "
+        "time limit " + ", ".join(f"{fmt(t, 0)} s at {fmt(n, 0)} cases" for n, t in sorted({(r.get('size'), r.get('time_limit')) for r in rows if r.get('time_limit')})) + "; gap = 1 − expected recovery / upper bound; "
         "ratio to hopper = expected recovery / hopper's on the same portfolio; money in the book's currency (cn: CNY, us: USD).",
         "",
     ] + table(header, body)
