@@ -26,7 +26,7 @@ class Book:
         self.contact_slots: dict[int, list] = {}
         self.case_attempts: dict[int, list] = {}  # a -> [(k, t, seat, reason)]
         self.version = 0  # changes whenever an attempt is added or removed
-        self._room_key, self._room = None, None
+        self._room_key, self._room, self._room_slots = None, None, None  # _reseat's cache
         seats = cands.portfolio.seats
         cbs = cands.callbacks
         # cases owing a callback promised by a named seat: once that callback is planned the

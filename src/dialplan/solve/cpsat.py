@@ -296,7 +296,6 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, seconds: float, deadline: flo
     # across values so a block can trade capacity between rich and poor cases
     order = live[np.lexsort((rng.random(len(live)), c.account_class[live]))]
     blocks = [order[i : i + block_size] for i in range(0, len(order), block_size)]
-    seat_group = c.groups.seat_group
     # at most one block per second of the budget (a block's model is built in Python and its
     # deterministic search time runs slower than the wall clock): a random sample of blocks
     blocks = blocks[: max(1, int(seconds))]
@@ -331,7 +330,6 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, seconds: float, deadline: flo
                     book.add(a, k, t, s_, r)
         if progress:
             progress(f"CP-SAT block {b + 1}/{len(blocks)} ({status.lower()})")
-    del seat_group
     return statuses
 
 
@@ -347,9 +345,15 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     started = time.perf_counter()
     wall = time_limit if wall_limit is None else wall_limit
 
+    values: dict = {}
+
     def value_of(book: Book) -> tuple[int, float]:
-        arr = book.attempts()
-        return obligations_met(c, book), expected_recovery(c, arr["account"], arr["cand"], arr["slot"])
+        """(obligations met, expected recovery), computed once per state of the book."""
+        key = (id(book), book.version)
+        if key not in values:
+            arr = book.attempts()
+            values[key] = (obligations_met(c, book), expected_recovery(c, arr["account"], arr["cand"], arr["slot"]))
+        return values[key]
 
     def note(text: str) -> None:
         log.info("%.1f s: %s", time.perf_counter() - started, text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -407,8 +408,6 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
     attempt there that loses least (never a callback, never an attempt its case needs for its
     own obligation). The seat where all it owes fits at least cost wins. Returns obligations
     gained."""
-    import time as _time
-
     need = obligation_need(c)
     contacts = case_contacts(c)
     victims: dict[tuple, set] = {}  # (seat, slot) -> {(case, contact)} that could give way
@@ -487,7 +486,7 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
     cases = [a for a in contacts if need[a] > 0 and owing(a) > 0]
     cases.sort(key=lambda a: (owing(a), -c.value[a], a))
     for a in cases:
-        if deadline is not None and _time.perf_counter() > deadline:
+        if deadline is not None and time.perf_counter() > deadline:
             break
         ks = contacts[a]
         rows, ts = np.nonzero(c.legal[ks])
