@@ -196,13 +196,13 @@ class BlockModel:
             for g, var in ys.items():
                 m.AddHint(var, 1 if g in used else 0)
 
-    def solve(self, time_limit: float, seed: int, workers: int = 1):
+    def solve(self, time_limit: float, seed: int, workers: int = 1, wall: float | None = None):
         """Solve within ``time_limit`` deterministic seconds (CP-SAT's work units, so the same
-        input gives the same plan on any machine load); wall time is capped at three times
-        that as a safety net."""
+        input gives the same plan on any machine load); wall time is capped at ``wall`` seconds
+        (default three times ``time_limit``) as a safety net."""
         solver = cp_model.CpSolver()
         solver.parameters.max_deterministic_time = max(time_limit, 0.1)
-        solver.parameters.max_time_in_seconds = max(3 * time_limit, 1.0)
+        solver.parameters.max_time_in_seconds = max(3 * time_limit, 1.0) if wall is None else max(wall, 0.5)
         solver.parameters.num_workers = workers
         solver.parameters.random_seed = seed
         status = solver.Solve(self.m)
@@ -314,7 +314,10 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, seconds: float, deadline: flo
         for g, members in enumerate(c.groups.members):
             capacity[g] = book.seat_rem[members].sum(axis=0)
         model = BlockModel(c, cases, capacity, mu, hint_book)
-        result, status = model.solve(budget, seed)
+        # the wall clock caps a block only at the run's own deadline: a block's deterministic
+        # budget can take several times as long in wall time on a loaded machine, and a
+        # tighter wall cap would make the plan depend on the load
+        result, status = model.solve(budget, seed, wall=deadline - time.perf_counter())
         statuses.append(status)
         by_case: dict = {}
         for k, t, g in result or []:
