@@ -39,20 +39,20 @@ def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, se
     else:
         raise ValueError(f"unknown solver {solver!r}")
     plan = Plan(cands, book_frame(book), solver={"name": solver, "status": status, "seed": seed})
-    from .bound import PricedModel, upper_bound
+    from .bound import upper_bound
     from .heuristics import obligations_met
 
     met = obligations_met(cands, book)
     if progress:
         progress(f"plan: {met:,} obligations, {plan.expected_recovery:,.0f} expected; upper bound")
-    model = found[4] if found is not None else PricedModel(cands)
-    if found is not None and found[3] <= met:
-        # the search's bound holds for plans meeting found[3] <= met obligations; at its
-        # prices, the bound for plans meeting as many as ours is one evaluation away
-        bound = min(found[0], model.evaluate(found[1], found[2], met)[0])
+    if found is not None:
+        # the search's bound at prices (lam, nu) for plans meeting found[3] obligations; the
+        # bound at the same prices for plans meeting as many as ours differs only in the
+        # obligation term nu * (free credits - met), so it is exact without evaluating again
+        bound = found[0] + found[2] * (found[3] - met)
     else:
         bound, _lam, _nu = upper_bound(cands, met=met, plan_attempts=book.attempts(), rounds=40,
-                                       deadline=started + 0.95 * wall, model=model)
+                                       deadline=started + 0.95 * wall)
     plan.upper_bound = bound
     plan.solver["seconds"] = round(time.perf_counter() - started, 3)
     return plan

@@ -95,23 +95,37 @@ def capacity_rows(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     if extra_caps:
         # every class whose seats all lie inside class k's seats is counted in k's row too
         # (Hall's condition: together they can use no more than those seats)
-        inside = (c.class_groups[:, None, :] <= c.class_groups[None, :, :]).all(axis=2)  # [k', k]
-        has = c.class_groups.any(axis=1)
+        ks = np.array([k for k, _own in extra_caps])
         B = np.zeros((n_cls, len(extra_caps)))
-        for j, (k, _own) in enumerate(extra_caps):
-            B[:, j] = inside[:, k] & has
+        for k2 in range(n_cls):
+            gs = np.flatnonzero(c.class_groups[k2])
+            if len(gs):
+                B[k2] = c.class_groups[np.ix_(ks, gs)].all(axis=1)
         A = np.concatenate([A, B], axis=1)
         cap_comp = np.concatenate([cap_comp, np.stack([own for _k, own in extra_caps])], axis=0)
     return A, cap_comp
+
+
+def class_prices(A: np.ndarray, cap: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Price per (class, slot) of capacity rows ``A`` [classes, rows] with capacities ``cap``
+    at row prices ``lam``: the sum of its rows' prices (inf where the class has no capacity)."""
+    price = A @ lam
+    usable = (A @ (cap > 0)) >= A.sum(axis=1, keepdims=True)
+    return np.where(usable & (A.sum(axis=1, keepdims=True) > 0), price, np.inf)
 
 
 class PricedModel:
     """Per-case priced choices, vectorised over all cases (rows: callable contacts grouped by
     case)."""
 
-    def __init__(self, c: Candidates):
+    def __init__(self, c: Candidates, cases: np.ndarray | None = None, scale: float = 1.0, rows=None):
+        """Over all cases, or over ``cases`` (a boolean mask of accounts) with every capacity
+        multiplied by ``scale`` (a sample of the book that prices its seats: ``colgen.
+        price_by_sample``). ``rows``: ``capacity_rows(c)`` when already built."""
         self.c = c
         live = np.flatnonzero(c.legal.any(axis=1))
+        if cases is not None:
+            live = live[cases[c.contact_account[live]]]
         live = live[np.argsort(c.contact_account[live], kind="stable")]
         self.k = live
         self.acc = c.contact_account[live]
@@ -133,7 +147,8 @@ class PricedModel:
         per_case = np.add.reduceat(self.cap_k, self.seg) if n_c else np.zeros(0, np.int64)
         self.n_max = np.minimum(np.minimum(per_case, c.account_max[self.cases]), MAX_ATTEMPTS).astype(np.int64)
         self.R = int(self.n_max.max()) if n_c else 0
-        self.A, self.cap = capacity_rows(c)
+        self.A, self.cap = capacity_rows(c) if rows is None else rows
+        self.cap = self.cap * scale
         # the component rows (the first ones: every class of a component pays them)
         self.n_comp = int(len(np.unique(self.A.argmax(axis=1)[self.A.any(axis=1)]))) if self.A.size else 0
         self.n_pools = self.cap.shape[0]
@@ -141,7 +156,10 @@ class PricedModel:
         self.need = need[self.cases]
         cb = c.callbacks["acc"].to_numpy() if len(c.callbacks) else np.zeros(0, np.int64)
         # credited without cost: callbacks and obligations met by today's history
-        self.free_credits = float((cb >= 0).sum() + ((c.due > 0) & (need == 0)).sum())
+        free = np.bincount(cb[cb >= 0], minlength=c.n_accounts) + ((c.due > 0) & (need == 0))
+        if cases is not None:
+            free = free * cases
+        self.free_credits = float(free.sum())
         # tangent points: each case's two and three best ell (any l0 is valid; these are
         # near where the relaxed optimum with two or three attempts lies)
         top, _r, _t = self._case_top(np.where(self.legal, self.ell, -np.inf))
@@ -263,9 +281,7 @@ class PricedModel:
     def class_prices(self, lam: np.ndarray) -> np.ndarray:
         """Price per (class, slot): the sum of the prices of its capacity rows (inf where the
         class has no capacity)."""
-        price = self.A @ lam
-        usable = (self.A @ (self.cap > 0)) >= self.A.sum(axis=1, keepdims=True)
-        return np.where(usable & (self.A.sum(axis=1, keepdims=True) > 0), price, np.inf)
+        return class_prices(self.A, self.cap, lam)
 
     # --- the relaxation ----------------------------------------------------------------------
     def evaluate(self, lam: np.ndarray, nu: float = 0.0, met: int = 0, want_usage: bool = False):
@@ -387,6 +403,28 @@ class PricedModel:
             self.last_items = (np.zeros(0, np.int64),) * 3
         self.last_credit = (((choice == 1) & (need == 1)) | ((choice == 2) & (need >= 1) & (need <= 2)) | (choice == 3))
         return bound, usage
+
+
+class ChunkedModel:
+    """The bound over all cases, evaluated chunk by chunk of cases (each a ``PricedModel``):
+    the same value as one model, with working arrays the size of a chunk (a large book)."""
+
+    def __init__(self, c: Candidates, chunk_cases: int = 250_000):
+        rows = capacity_rows(c)
+        self.cap = rows[1]
+        n = c.n_accounts
+        bounds = list(range(0, n, max(chunk_cases, 1))) + [n]
+        self.parts = []
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            mask = np.zeros(n, dtype=bool)
+            mask[lo:hi] = True
+            self.parts.append(PricedModel(c, cases=mask, rows=rows))
+
+    def evaluate(self, lam: np.ndarray, nu: float = 0.0, met: float = 0.0) -> float:
+        """The bound at ``(lam, nu)`` for plans meeting at least ``met`` obligations: each
+        chunk's value counts the seats' and the obligations' terms once more, taken off here."""
+        total = sum(part.evaluate(lam, nu, 0.0)[0] for part in self.parts)
+        return total - (len(self.parts) - 1) * float(np.sum(lam * self.cap)) - nu * met
 
 
 def upper_bound(c: Candidates, met: int = 0, plan_attempts=None, rounds: int = 40,

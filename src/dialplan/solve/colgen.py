@@ -329,3 +329,104 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
         master.add(case[good], np.searchsorted(keep_pos, pos[sel]), tt[sel], val[good], credit[good], kk[sel])
     master.solve(None if deadline is None else max(deadline - time.perf_counter(), 1.0))
     return best[0], best[1], best[2], evals, master
+
+
+SAMPLE_CASES = 3_000  # cases in the sample whose column generation prices a large book's seats
+
+
+def sample_cases(c, n_target: int = SAMPLE_CASES, seed: int = 0) -> tuple[np.ndarray, float]:
+    """A random sample of the callable cases, the same share of every eligibility class
+    (rounded at random, so each class's expected count is exact): (account mask, share)."""
+    live = np.unique(c.contact_account[c.legal.any(axis=1)])
+    mask = np.zeros(c.n_accounts, dtype=bool)
+    if len(live) == 0:
+        return mask, 1.0
+    frac = min(1.0, n_target / len(live))
+    rng = np.random.default_rng(seed)
+    cls = c.account_class[live]
+    order = np.lexsort((rng.random(len(live)), cls))
+    live, cls = live[order], cls[order]
+    rank = np.arange(len(live)) - np.searchsorted(cls, cls)
+    per_class = np.bincount(cls, minlength=c.class_groups.shape[0])
+    quota = np.floor(frac * per_class + rng.random(len(per_class)))
+    mask[live[rank < quota[cls]]] = True
+    return mask, frac
+
+
+def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = None,
+                    n_sample: int = SAMPLE_CASES):
+    """Prices for a large book from a sample of it, and the whole book's bound at them:
+    ``(bound, lam, nu, evaluations)``.
+
+    Column generation runs on a random sample of ``n_sample`` cases (the same share of every
+    class) with that share of every seat's capacity and of the obligations to meet; its
+    prices are then scaled (golden sections on log scales, seat prices then the obligation
+    price) to the lowest bound of the whole book. The bound is valid whatever the prices:
+    the sample only has to find good ones, and a sample of a few thousand cases prices seats
+    about as well as the whole book does (docs/solver.md)."""
+    from .bound import ChunkedModel
+
+    started = time.perf_counter()
+    end = np.inf if deadline is None else deadline
+    mask, frac = sample_cases(c, n_sample)
+    full_free = PricedModel(c, cases=np.zeros(c.n_accounts, dtype=bool)).free_credits
+    sm = PricedModel(c, cases=mask, scale=frac)
+    met_s = sm.free_credits + frac * (met - full_free)
+    att = None
+    if plan_attempts is not None and len(plan_attempts):
+        att = plan_attempts[mask[np.asarray(plan_attempts["account"], dtype=np.int64)]]
+        # the plan's own columns start the sample's master feasible: each capacity at least
+        # what the sampled cases use in the plan, and as many obligations as they meet there
+        case, _pos, t, _v, credit, _k = plan_columns(sm, att)
+        per_class = np.zeros((sm.A.shape[0], c.grid.n))
+        np.add.at(per_class, (sm.cls_case[case[_pos]], t), 1.0)
+        sm.cap = np.maximum(sm.cap, sm.A.T @ per_class)
+        met_s = sm.free_credits + float(credit.sum())
+    # the sample gets 60% of the time; the whole book's evaluations the rest
+    _b, lam, nu, evals, _master = price_by_columns(sm, met_s, att, rounds=60, tolerance=0.005,
+                                                   deadline=started + 0.6 * (end - started) if deadline else None)
+    del _master
+    log.info("sample of %d cases (%.1f%%): bound %.0f after %d evaluations, %.1f s", len(sm.cases), 100 * frac, _b, evals,
+             time.perf_counter() - started)
+    full = ChunkedModel(c)
+    t0 = time.perf_counter()
+    best = [full.evaluate(lam, nu, met), lam, nu]
+    one = time.perf_counter() - t0
+    evals += 1
+    g = (np.sqrt(5) - 1) / 2
+
+    def golden(f, lo: float, hi: float, steps: int) -> float:
+        a, b = np.log(lo), np.log(hi)
+        x1, x2 = b - g * (b - a), a + g * (b - a)
+        if time.perf_counter() + 2 * one > end:
+            return 1.0
+        f1, f2 = f(np.exp(x1)), f(np.exp(x2))
+        for _ in range(steps):
+            if time.perf_counter() + one > end:
+                break
+            if f1 <= f2:
+                b, x2, f2 = x2, x1, f1
+                x1 = b - g * (b - a)
+                f1 = f(np.exp(x1))
+            else:
+                a, x1, f1 = x1, x2, f2
+                x2 = a + g * (b - a)
+                f2 = f(np.exp(x2))
+        return float(np.exp(x1 if f1 <= f2 else x2))
+
+    def probe(lam_, nu_):
+        nonlocal evals
+        evals += 1
+        value = full.evaluate(lam_, nu_, met)
+        if value < best[0]:
+            best[:] = [value, lam_, nu_]
+        return value
+
+    lam0, nu0 = lam, nu
+    b_nu = golden(lambda x: probe(lam0, nu0 * x), 0.5, 4.0, 6)
+    golden(lambda x: probe(lam0 * x, nu0 * b_nu), 0.7, 1.4, 5)
+    lam1 = best[1]
+    golden(lambda x: probe(lam1, nu0 * b_nu * x), 0.7, 1.4, 5)
+    log.info("whole book at the sample's prices: bound %.0f after %d evaluations, %.1f s", best[0], evals,
+             time.perf_counter() - started)
+    return best[0], best[1], best[2], evals

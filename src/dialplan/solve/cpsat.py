@@ -382,6 +382,8 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     flowed = Book(c)
     place_callbacks(c, flowed)
     flow_obligations(c, flowed, prune=large)
+    if large:
+        return _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, left, skipped, progress)
     candidates = [greedy(c, flowed)]
     first_seed_seconds = time.perf_counter() - started
     # the dialer's own plan is a seed too (cheap): the plan of record never meets fewer
@@ -424,6 +426,12 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     book = max(candidates, key=value_of)
     chosen_met, chosen_value = value_of(book)
     note(f"best seed: {chosen_met:,} obligations, {chosen_value:,.0f} expected")
+    return _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress,
+                   (bound, lam, nu, seed_met))
+
+
+def _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress, found):
+    """CP-SAT over blocks of cases, then the greedy fill of whatever capacity is left."""
     statuses = []
     if left("CP-SAT"):
         note("CP-SAT over blocks of cases")
@@ -435,4 +443,32 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     status = "cpsat " + (",".join(sorted({s.lower() for s in statuses})) if statuses else "not run")
     if skipped:
         status += "; time limit: skipped " + ", ".join(skipped)
-    return book, status, (bound, lam, nu, seed_met, model)
+    return book, status, found
+
+
+def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, left, skipped, progress):
+    """A book of more than LARGE_BOOK cases: the seats are priced from a sample of the cases
+    in a second process (``colgen.price_by_sample``: the bound and the prices) while this
+    one repairs the obligation flow's plan, fills it and builds the hopper seed."""
+    from .beside import Beside
+    from .bound import capacity_rows, class_prices
+    from .colgen import price_by_sample
+    from .heuristics import hopper, obligations_met, repair_obligations
+
+    m0 = obligations_met(c, flowed)
+    # the prices must be back when this process has done its own work: 80% of the time
+    pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.8 * wall)
+    note(f"obligation flow: {m0:,} obligations; pricing the seats from a sample of cases (second process)")
+    if left("the obligation repair"):
+        repair_obligations(c, flowed, deadline=started + wall)
+    candidates = [greedy(c, flowed), hopper(c)]
+    book = max(candidates, key=value_of)
+    chosen_met, chosen_value = value_of(book)
+    note(f"best seed: {chosen_met:,} obligations, {chosen_value:,.0f} expected; waiting for the prices")
+    bound, lam, nu, evals = pricing.result()
+    note(f"bound {bound + nu * (m0 - chosen_met):,.0f} after {evals} evaluations")
+    A, cap = capacity_rows(c)
+    mu = class_prices(A, cap, lam)
+    mu = np.where(np.isfinite(mu), mu, 0.0)
+    return _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress,
+                   (bound, lam, nu, m0))

@@ -1,0 +1,61 @@
+"""Work on the second core: a function run in a forked process while the caller goes on.
+
+The planner's large-book path prices the seats (``colgen.price_by_sample``) while the main
+process builds the seed plans; both read the same candidate arrays, which a fork shares
+without copying. Where fork is not available, or the child fails, the function runs in the
+caller when its result is asked for, so the result is the same either way (only later).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+
+log = logging.getLogger("dialplan")
+
+
+def _child(conn, fn, args) -> None:
+    try:
+        conn.send(("ok", fn(*args)))
+    except BaseException as exc:  # the parent decides what to do; never a silent loss
+        try:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        except Exception:
+            pass
+    finally:
+        conn.close()
+        os._exit(0)  # no atexit handlers or buffered output of the parent run twice
+
+
+class Beside:
+    """``fn(*args)`` started in a forked process now; ``result()`` waits for it."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+        self.proc = None
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return
+        ctx = multiprocessing.get_context("fork")
+        try:
+            self.recv, send = ctx.Pipe(duplex=False)
+            self.proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+            self.proc.start()
+            send.close()
+        except OSError as exc:
+            log.warning("could not start a second process (%s): the work runs in this one", exc)
+            self.proc = None
+
+    def result(self):
+        if self.proc is None:
+            return self.fn(*self.args)
+        try:
+            status, value = self.recv.recv()
+        except (EOFError, OSError):
+            status, value = "error", "the process ended without a result"
+        self.proc.join()
+        self.recv.close()
+        if status == "ok":
+            return value
+        log.warning("work in the second process failed (%s): running it in this one", value)
+        return self.fn(*self.args)
