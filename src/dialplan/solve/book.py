@@ -21,6 +21,7 @@ class Book:
         self.reseat = reseat
         self.seat_rem = (cands.groups.seat_capacity.copy() if seat_rem is None else seat_rem.copy())
         self.free = self.seat_rem.sum(axis=0)  # spare attempts per slot over all seats
+        self.seat_day = self.seat_rem.sum(axis=1)  # spare attempts per seat over the day
         self.case_slots: dict[int, set] = {}
         self.case_seat: dict[int, int] = {}
         self.contact_slots: dict[int, list] = {}
@@ -81,6 +82,7 @@ class Book:
     def add(self, a: int, k: int, t: int, seat: int, reason: str = "value") -> None:
         self.version += 1
         self.seat_rem[seat, t] -= 1
+        self.seat_day[seat] -= 1
         self.free[t] -= 1
         self.case_slots.setdefault(a, set()).add(t)
         self.contact_slots.setdefault(k, []).append(t)
@@ -93,6 +95,7 @@ class Book:
         attempts = self.case_attempts.pop(a, [])
         for k, t, seat, _ in attempts:
             self.seat_rem[seat, t] += 1
+            self.seat_day[seat] += 1
             self.free[t] += 1
             self.contact_slots[k].remove(t)
         self.case_slots.pop(a, None)
@@ -106,6 +109,7 @@ class Book:
         i = next(j for j, x in enumerate(atts) if x[0] == k and x[1] == t)
         k, t, seat, reason = atts.pop(i)
         self.seat_rem[seat, t] += 1
+        self.seat_day[seat] += 1
         self.free[t] += 1
         self.contact_slots[k].remove(t)
         self.case_slots[a].discard(t)
@@ -136,7 +140,7 @@ class Book:
         seats = np.flatnonzero(self._room & (self.seat_rem[:, t] > 0))
         if len(seats) == 0:
             return False
-        seat = int(seats[np.argmax(self.seat_rem[seats].sum(axis=1))])
+        seat = int(seats[np.argmax(self.seat_day[seats])])
         for k, tt, _s, r in self.remove_case(a):
             self.add(a, k, tt, seat, r)
         return True
@@ -155,7 +159,7 @@ class Book:
             seat = prefer_seat
         else:
             # the seat with most spare capacity over the day keeps room for continuity later
-            seat = int(seats[np.argmax(self.seat_rem[seats].sum(axis=1))])
+            seat = int(seats[np.argmax(self.seat_day[seats])])
         self.add(a, k, t, seat, reason)
         return True
 
@@ -163,7 +167,7 @@ class Book:
         """An independent book with the same attempts."""
         b = Book.__new__(Book)
         b.__dict__.update(self.__dict__)
-        b.seat_rem, b.free = self.seat_rem.copy(), self.free.copy()
+        b.seat_rem, b.free, b.seat_day = self.seat_rem.copy(), self.free.copy(), self.seat_day.copy()
         b.case_slots = {a: set(v) for a, v in self.case_slots.items()}
         b.case_seat = dict(self.case_seat)
         b.contact_slots = {k: list(v) for k, v in self.contact_slots.items()}

@@ -43,6 +43,12 @@ import numpy as np
 from ..candidates import BIG, Candidates
 
 MAX_ATTEMPTS = 12  # more attempts than this on one case share the last count's bound
+LARGE_BOOK = 30_000  # callable cases above which the planner keeps to its cheaper paths
+
+
+def callable_cases(c: Candidates) -> int:
+    """Cases with at least one legal attempt today."""
+    return int(len(np.unique(c.contact_account[c.legal.any(axis=1)])))
 
 
 def contact_count_cap(c: Candidates) -> np.ndarray:
@@ -432,9 +438,13 @@ def upper_bound(c: Candidates, met: int = 0, plan_attempts=None, rounds: int = 4
     """The tightest bound found, with its capacity prices and obligation price:
     ``(bound, lam, nu)``. ``met`` is the number of obligations our plan meets (the best plan
     meets at least as many); ``plan_attempts`` (the plan's attempts) seed the search. The
-    prices come from column generation (``colgen.py``); every bound is evaluated here."""
-    from .colgen import price_by_columns
+    prices come from column generation (``colgen.py``; on a book of more than LARGE_BOOK
+    cases, column generation over a sample of it); every bound is evaluated here."""
+    from .colgen import price_by_columns, price_by_sample
 
+    if model is None and callable_cases(c) > LARGE_BOOK:
+        bound, lam, nu, _evals = price_by_sample(c, met, plan_attempts, deadline=deadline)
+        return bound, lam, nu
     model = PricedModel(c) if model is None else model
     if len(model.cases) == 0 or model.n_pools == 0:
         value, _ = model.evaluate(np.zeros(model.cap.shape), 0.0, met)

@@ -166,7 +166,7 @@ class Master:
             slots = sorted({t for _k, t in items})
             seats = np.flatnonzero(ok_seat[c.account_class[a]] & (book.seat_rem[:, slots] > 0).all(axis=1))
             if len(seats):
-                seat = int(seats[np.lexsort((-book.seat_rem[seats].sum(axis=1), breadth[seats]))[0]])
+                seat = int(seats[np.lexsort((-book.seat_day[seats], breadth[seats]))[0]])
             else:
                 seat = None
             reason = "frequency" if credit[j] else "value"

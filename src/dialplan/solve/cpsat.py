@@ -28,11 +28,11 @@ from ortools.sat.python import cp_model
 
 from ..candidates import Candidates
 from .book import Book
-from .bound import PricedModel
+from .bound import LARGE_BOOK, PricedModel, callable_cases
 from .heuristics import greedy, obligation_need
+from .shards import n_shards, sharded_seed
 
 ELL_SCALE = 1_000
-LARGE_BOOK = 30_000  # callable cases above which cpsat.improve keeps to its cheaper seeds
 log = logging.getLogger("dialplan")
 
 
@@ -228,7 +228,7 @@ def _split_to_seats(c: Candidates, book: Book, attempts_by_case: dict, order: li
         placed = False
         if c.continuity[a] and len(groups) == 1:
             g = groups.pop()
-            cand_seats = sorted(members[g], key=lambda s: (s != prefer.get(a), -book.seat_rem[s].sum()))
+            cand_seats = sorted(members[g], key=lambda s: (s != prefer.get(a), -book.seat_day[s]))
             for s in cand_seats:
                 if all(book.seat_rem[s, t] > 0 for _k, t, _g in atts) and all(book.can_add(a, k, t) for k, t, _g in atts):
                     ok = True
@@ -248,7 +248,7 @@ def _split_to_seats(c: Candidates, book: Book, attempts_by_case: dict, order: li
                 if not seats or not book.can_add(a, k, t):
                     ok = False
                     break
-                book.add(a, k, t, max(seats, key=lambda s: book.seat_rem[s].sum()), "value")
+                book.add(a, k, t, max(seats, key=lambda s: book.seat_day[s]), "value")
             placed = ok
             if not ok:
                 book.remove_case(a)
@@ -378,7 +378,13 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     # on books of more than LARGE_BOOK cases: fewer seeds (the time goes to the bound and the
     # LP-guided plan) and a pruned obligation flow; a rule on size, not on the clock, so the
     # same input gives the same plan
-    large = len(np.unique(c.contact_account[c.legal.any(axis=1)])) > LARGE_BOOK
+    n_cases = callable_cases(c)
+    large = n_cases > LARGE_BOOK
+    if large and n_shards(n_cases) > 1:
+        # a very large book: shards planned two at a time, then priced as a whole
+        note(f"planning {n_shards(n_cases)} shards of the book")
+        book = sharded_seed(c, n_shards(n_cases), deadline=started + 0.5 * wall, note=note)
+        return _improve_large(c, book, started, wall, time_limit, seed, value_of, note, left, skipped, progress, True)
     flowed = Book(c)
     place_callbacks(c, flowed)
     flow_obligations(c, flowed, prune=large)
@@ -446,10 +452,12 @@ def _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, 
     return book, status, found
 
 
-def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, left, skipped, progress):
+def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, left, skipped, progress,
+                   sharded: bool = False):
     """A book of more than LARGE_BOOK cases: the seats are priced from a sample of the cases
     in a second process (``colgen.price_by_sample``: the bound and the prices) while this
-    one repairs the obligation flow's plan, fills it and builds the hopper seed."""
+    one repairs the obligation flow's plan, fills it and builds the hopper seed (a sharded
+    book's plan comes repaired and filled)."""
     from .beside import Beside
     from .bound import capacity_rows, class_prices
     from .colgen import price_by_sample
@@ -458,10 +466,10 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
     m0 = obligations_met(c, flowed)
     # the prices must be back when this process has done its own work: 80% of the time
     pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.8 * wall)
-    note(f"obligation flow: {m0:,} obligations; pricing the seats from a sample of cases (second process)")
-    if left("the obligation repair"):
+    note(f"{'shards' if sharded else 'obligation flow'}: {m0:,} obligations; pricing the seats from a sample of cases (second process)")
+    if not sharded and left("the obligation repair"):
         repair_obligations(c, flowed, deadline=started + wall)
-    candidates = [greedy(c, flowed), hopper(c)]
+    candidates = [flowed if sharded else greedy(c, flowed), hopper(c)]
     book = max(candidates, key=value_of)
     chosen_met, chosen_value = value_of(book)
     note(f"best seed: {chosen_met:,} obligations, {chosen_value:,.0f} expected; waiting for the prices")

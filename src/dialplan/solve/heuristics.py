@@ -22,23 +22,26 @@ def obligation_need(c: Candidates) -> np.ndarray:
     return np.maximum(c.due - c.done_today, 0)
 
 
-def case_contacts(c: Candidates) -> dict[int, np.ndarray]:
-    """Callable contacts (candidate rows) of each account that have a legal slot."""
+def case_contacts(c: Candidates, cases: np.ndarray | None = None) -> dict[int, np.ndarray]:
+    """Callable contacts (candidate rows) of each account that have a legal slot (of the
+    accounts in the mask ``cases`` only, when given)."""
     live = np.flatnonzero(c.legal.any(axis=1))
+    if cases is not None:
+        live = live[cases[c.contact_account[live]]]
     series = pd.Series(live).groupby(c.contact_account[live])
     return {int(a): idx.to_numpy() for a, idx in series}
 
 
-def place_callbacks(c: Candidates, book: Book) -> None:
+def place_callbacks(c: Candidates, book: Book, cases: np.ndarray | None = None) -> None:
     """Callbacks first: the promised contact in the promised slot, by the promising seat when
-    it is working then."""
+    it is working then (of the accounts in the mask ``cases`` only, when given)."""
     cbs = c.callbacks
     if cbs.empty:
         return
     order = np.argsort(cbs["slot"].to_numpy(), kind="stable")
     for i in order:
         a, k, t = int(cbs["acc"].iat[i]), int(cbs["cand"].iat[i]), int(cbs["slot"].iat[i])
-        if a < 0 or k < 0 or t < 0:
+        if a < 0 or k < 0 or t < 0 or (cases is not None and not cases[a]):
             continue
         named = int(cbs["seat_req"].iat[i])
         if named >= 0:
@@ -103,8 +106,10 @@ class CaseOptions:
     Order: by ``q`` (or, with slot prices ``mu``, by priced gain ``value * q - mu``),
     descending; ties in contact, then slot order."""
 
-    def __init__(self, c: Candidates, mu: np.ndarray | None = None):
+    def __init__(self, c: Candidates, mu: np.ndarray | None = None, cases: np.ndarray | None = None):
         live = np.flatnonzero(c.legal.any(axis=1))
+        if cases is not None:
+            live = live[cases[c.contact_account[live]]]
         live = live[np.argsort(c.contact_account[live], kind="stable")]
         r, t = np.nonzero(c.legal[live])
         k = live[r]
@@ -138,7 +143,8 @@ class CaseOptions:
         return got
 
 
-def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None) -> Book:
+def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None,
+           cases: np.ndarray | None = None) -> Book:
     """Callbacks, then obligations, then value, one attempt at a time.
 
     Obligations are met cheapest first (fewest attempts owed, then the most valuable case),
@@ -149,13 +155,14 @@ def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None
 
     With slot prices ``mu`` (per eligibility class and slot, e.g. the bound's capacity
     prices) each case tries its slots in order of priced gain ``value * q - mu``, so cheap
-    obligations take quiet slots and leave the busy ones to the cases worth most there."""
+    obligations take quiet slots and leave the busy ones to the cases worth most there.
+    ``cases``: only the accounts of this mask (a shard of a large book)."""
     if book is None:
         book = Book(c)
-        place_callbacks(c, book)
+        place_callbacks(c, book, cases)
     need = obligation_need(c)
-    options = CaseOptions(c, mu)
-    by_q = CaseOptions(c) if mu is not None else options
+    options = CaseOptions(c, mu, cases)
+    by_q = CaseOptions(c, None, cases) if mu is not None else options
     # phase 1: obligations, cheapest first, all or nothing
     owed = [a for a in options if need[a] > len(book.case_attempts.get(a, []))]
     owed.sort(key=lambda a: (need[a] - len(book.case_attempts.get(a, [])), -c.value[a], a))
@@ -240,7 +247,8 @@ FLOW_BLOCK = 4  # slots per block of the pruned obligation flow (an hour of 15-m
 FLOW_TOP = 8
 
 
-def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = False, mu: np.ndarray | None = None) -> None:
+def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = False, mu: np.ndarray | None = None,
+                     cases: np.ndarray | None = None) -> None:
     """Frequency obligations by min-cost flow: the most obligations the seats can carry, and
     among those the most expected value.
 
@@ -252,12 +260,14 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
     a free source -> sink arc so no flow is forced. A case whose units do not cover all it
     owes gets none (all or nothing); freed capacity goes to the next round. The book then
     checks every rule (contact caps, gaps, continuity) and keeps a case only when all its
-    attempts fit."""
+    attempts fit. ``cases``: only the accounts of this mask (a shard of a large book)."""
     from ortools.graph.python import min_cost_flow
 
     need = obligation_need(c)
     n_s = c.grid.n
     live = np.flatnonzero(c.legal.any(axis=1))
+    if cases is not None:
+        live = live[cases[c.contact_account[live]]]
     tried: set = set()
     for _round in range(rounds):
         have = np.zeros(c.n_accounts, dtype=np.int64)
@@ -353,7 +363,7 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
                 if f > 0:
                     free = [s_ for s_ in c.groups.members[g] if book.seat_rem[s_, t] > 0]
                     if free:
-                        return int(max(free, key=lambda s_: book.seat_rem[s_].sum()))
+                        return int(max(free, key=lambda s_: book.seat_day[s_]))
             return None
         used = flow > 0
         slots_of: dict[int, list] = {}
@@ -403,7 +413,8 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
     return book
 
 
-def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: float | None = None) -> int:
+def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: float | None = None,
+                       cases: np.ndarray | None = None) -> int:
     """Meet obligations the book leaves unmet by bumping attempts that only add value.
 
     For each case still owing attempts (fewest owed first, then most valuable) and each seat
@@ -412,9 +423,9 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
     free seat slot costs nothing, a full one costs the expected recovery lost by bumping the
     attempt there that loses least (never a callback, never an attempt its case needs for its
     own obligation). The seat where all it owes fits at least cost wins. Returns obligations
-    gained."""
+    gained. ``cases``: only the accounts of this mask (a shard of a large book)."""
     need = obligation_need(c)
-    contacts = case_contacts(c)
+    contacts = case_contacts(c, cases)
     victims: dict[tuple, set] = {}  # (seat, slot) -> {(case, contact)} that could give way
     for b, atts in book.case_attempts.items():
         for kk, tt, s_, r in atts:
@@ -488,9 +499,9 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
         return (total, bumped) if ok else None
 
     gained = 0
-    cases = [a for a in contacts if need[a] > 0 and owing(a) > 0]
-    cases.sort(key=lambda a: (owing(a), -c.value[a], a))
-    for a in cases:
+    todo = [a for a in contacts if need[a] > 0 and owing(a) > 0]
+    todo.sort(key=lambda a: (owing(a), -c.value[a], a))
+    for a in todo:
         if deadline is not None and time.perf_counter() > deadline:
             break
         ks = contacts[a]
