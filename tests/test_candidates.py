@@ -1033,3 +1033,39 @@ def test_callback_named_seat_working_without_capacity(tmp_path):
     rep = verify_plan(root, plan, date=D)
     assert not broken(rep) and rep.obligations["met"] == 0  # verify: S1 was working, so S2 does not meet it
     assert int(c.callbacks["seat_req"].iat[0]) == 0
+
+
+def test_rolling_cap_two_planned_with_history_between(tmp_path):
+    """cn-collection-2015 (at most 2 attempts in any 60 minutes), D = 2026-03-09 with an
+    attempt at 09:00 today in history. 08:30 and 09:15 are each legal with that history (two
+    in an hour), but both together make three within 45 minutes: verify rejects that plan, so
+    the contact may take only one attempt today and the book refuses the second."""
+    from dialplan.solve.book import Book
+
+    D = dt.date(2026, 3, 9)
+    root = write_portfolio(
+        tmp_path / "pf",
+        [_acc("A1", "contactable")],
+        [_con("C1", "A1", rpc_rate=0.2)],
+        [{"seat_id": "S1", "shift_start": "08:00", "shift_end": "21:00", "timezone": "Asia/Shanghai"}],
+        history=[_hist("A1", "2026-03-09T09:00:00+08:00", cid="C1")],
+        policy=pack_text("cn-collection-2015"),
+    )
+    pf = read_portfolio(root)
+    c = build_candidates(pf, D)
+    at = lambda h, m: int(c.grid.index_of(np.array([int(dt.datetime(2026, 3, 9, h, m, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp())]))[0])
+    t1, t2 = at(8, 30), at(9, 15)
+    assert c.legal[0, t1] and c.legal[0, t2]
+    # the two attempts together break the rule (verify is the judge)
+    contact = pf.contacts.iloc[0].to_dict()
+    plan = write_single_plan(tmp_path / "plan", D, "S1", c.grid.iso(c.grid.starts)[t1], c.grid.iso(c.grid.ends)[t1], contact, 0.2)
+    rows = pd.read_csv(plan / "plan.csv", dtype=str)
+    second = rows.iloc[0].copy()
+    second["seq"], second["slot_start"], second["slot_end"] = "2", c.grid.iso(c.grid.starts)[t2], c.grid.iso(c.grid.ends)[t2]
+    pd.concat([rows, second.to_frame().T]).to_csv(plan / "plan.csv", index=False)
+    assert broken(verify_plan(root, plan, date=D)).get(R.CAP_CONTACT_ROLLING)
+    assert c.contact_max[0] == 1
+    book = Book(c)
+    a = int(c.contact_account[0])
+    assert book.try_add(a, 0, t1)
+    assert not book.try_add(a, 0, t2)

@@ -450,6 +450,14 @@ def build_candidates(portfolio: Portfolio, day: dt.date) -> Candidates:
                         if s_all[i + m] - e_all[i] < w:
                             ok[t] = False
                             break
+                if m >= 2:
+                    # the check above holds one planned attempt with the history; two planned
+                    # ones that each pass it may still, with a history point, make m + 1 in
+                    # one window. Such a contact (history within a window of its slots, which
+                    # only same-day history or a night grid gives) gets one attempt today.
+                    near_t = ((starts[None, :] - points[:, None] < w) & (points[:, None] - ends[None, :] < w)).any(axis=0)
+                    if (legal[k] & ok & near_t).any():
+                        contact_max[k] = min(contact_max[k], 1)
             if gap_bad.any() and not (legal[k] & ok).any():
                 stage_reason[k] = R.MIN_GAP
             elif not (legal[k] & ok).any() and legal[k].any():
