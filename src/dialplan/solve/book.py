@@ -16,7 +16,9 @@ from ..candidates import Candidates
 class Book:
     """Planned attempts per case with incremental rule checks."""
 
-    def __init__(self, cands: Candidates, seat_rem: np.ndarray | None = None, reseat: bool = True):
+    def __init__(self, cands: Candidates, seat_rem: np.ndarray | None = None, reseat: bool = True,
+                 seats: np.ndarray | None = None):
+        """``seats``: a mask of the seats this book may use (a shard's); default all."""
         self.c = cands
         self.reseat = reseat
         self.seat_rem = (cands.groups.seat_capacity.copy() if seat_rem is None else seat_rem.copy())
@@ -28,14 +30,18 @@ class Book:
         self.case_attempts: dict[int, list] = {}  # a -> [(k, t, seat, reason)]
         self.version = 0  # changes whenever an attempt is added or removed
         self._room_key, self._room, self._room_slots = None, None, None  # _reseat's cache
-        seats = cands.portfolio.seats
+        seat_rows = cands.portfolio.seats
         cbs = cands.callbacks
         # cases owing a callback promised by a named seat: once that callback is planned the
         # case must stay on that seat
         self.named_callback = set(cbs["acc"][cbs["seat_req"] >= 0].tolist()) if len(cbs) else set()
         self.seat_ok_for_class = cands.class_groups[:, np.clip(cands.groups.seat_group, 0, None)] & (
             cands.groups.seat_group >= 0
-        )[None, :] if len(seats) else np.zeros((cands.class_groups.shape[0], 0), bool)
+        )[None, :] if len(seat_rows) else np.zeros((cands.class_groups.shape[0], 0), bool)
+        if seats is not None and len(seats):
+            self.seat_ok_for_class &= seats[None, :]
+        # each class's seats as indices: the checks per attempt cost the class's seats, not all
+        self.class_seats = [np.flatnonzero(row) for row in self.seat_ok_for_class]
 
     # --- checks ------------------------------------------------------------------------
     def contact_ok(self, k: int, t: int) -> bool:
@@ -72,8 +78,8 @@ class Book:
         if self.c.continuity[a] and a in self.case_seat:
             s = self.case_seat[a]
             return np.array([s]) if self.seat_rem[s, t] > 0 else np.zeros(0, dtype=np.int64)
-        ok = self.seat_ok_for_class[self.c.account_class[a]] & (self.seat_rem[:, t] > 0)
-        return np.flatnonzero(ok)
+        s = self.class_seats[self.c.account_class[a]]
+        return s[self.seat_rem[s, t] > 0]
 
     def can_add(self, a: int, k: int, t: int) -> bool:
         return self.case_ok(a, t) and self.contact_ok(k, t)
@@ -129,15 +135,15 @@ class Book:
             # seats the case could move to with all its slots: unchanged until the book
             # changes, so a run of refused options costs one check each
             slots = sorted(self.case_slots.get(a, ()))
-            room = self.seat_ok_for_class[self.c.account_class[a]].copy()
+            room = self.class_seats[self.c.account_class[a]]
             if slots:
-                room &= (self.seat_rem[:, slots] > 0).all(axis=1)
-            room[self.case_seat[a]] = False
+                room = room[(self.seat_rem[np.ix_(room, slots)] > 0).all(axis=1)]
+            room = room[room != self.case_seat[a]]
             self._room_key, self._room = key, room
             self._room_slots = (self.seat_rem[room] > 0).any(axis=0)  # slots where one has room
         if not self._room_slots[t]:
             return False
-        seats = np.flatnonzero(self._room & (self.seat_rem[:, t] > 0))
+        seats = self._room[self.seat_rem[self._room, t] > 0]
         if len(seats) == 0:
             return False
         seat = int(seats[np.argmax(self.seat_day[seats])])

@@ -510,7 +510,7 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
         if c.continuity[a] and a in book.case_seat:
             choices = [[book.case_seat[a]]]
         else:
-            ok = np.flatnonzero(book.seat_ok_for_class[c.account_class[a]])
+            ok = book.class_seats[c.account_class[a]]
             room = book.seat_rem[ok][:, np.unique(ts)].clip(0, None).sum(axis=1)
             seats = ok[np.argsort(-room, kind="stable")[:max_seats]].tolist()
             # continuity: one seat for the whole day, each tried; else any of them per slot

@@ -66,7 +66,7 @@ def shard_seed(c: Candidates, seat_mask: np.ndarray, cases: np.ndarray, prune: b
     the shard's seats and cases only. Returns the book's attempts."""
     from .heuristics import flow_obligations, greedy, place_callbacks, repair_obligations
 
-    book = Book(c, seat_rem=c.groups.seat_capacity * seat_mask[:, None])
+    book = Book(c, seat_rem=c.groups.seat_capacity * seat_mask[:, None], seats=seat_mask)
     place_callbacks(c, book, cases)
     flow_obligations(c, book, prune=prune, cases=cases)
     repair_obligations(c, book, deadline=deadline, cases=cases)
