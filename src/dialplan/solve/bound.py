@@ -112,11 +112,19 @@ def capacity_rows(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     return A, cap_comp
 
 
-def class_prices(A: np.ndarray, cap: np.ndarray, lam: np.ndarray) -> np.ndarray:
+def _up32(x: np.ndarray) -> np.ndarray:
+    """``x`` in single precision, each value rounded up (never below the double)."""
+    y = x.astype(np.float32)
+    return np.where(y < x, np.nextafter(y, np.float32(np.inf)), y)
+
+
+def class_prices(A: np.ndarray, cap: np.ndarray, lam: np.ndarray, usable: np.ndarray | None = None) -> np.ndarray:
     """Price per (class, slot) of capacity rows ``A`` [classes, rows] with capacities ``cap``
-    at row prices ``lam``: the sum of its rows' prices (inf where the class has no capacity)."""
+    at row prices ``lam``: the sum of its rows' prices (inf where the class has no capacity).
+    ``usable``: ``(A @ (cap > 0)) >= A.sum(axis=1)`` when already computed."""
     price = A @ lam
-    usable = (A @ (cap > 0)) >= A.sum(axis=1, keepdims=True)
+    if usable is None:
+        usable = (A @ (cap > 0)) >= A.sum(axis=1, keepdims=True)
     return np.where(usable & (A.sum(axis=1, keepdims=True) > 0), price, np.inf)
 
 
@@ -124,10 +132,12 @@ class PricedModel:
     """Per-case priced choices, vectorised over all cases (rows: callable contacts grouped by
     case)."""
 
-    def __init__(self, c: Candidates, cases: np.ndarray | None = None, scale: float = 1.0, rows=None):
+    def __init__(self, c: Candidates, cases: np.ndarray | None = None, scale: float = 1.0, rows=None,
+                 sample: bool = False):
         """Over all cases, or over ``cases`` (a boolean mask of accounts) with every capacity
-        multiplied by ``scale`` (a sample of the book that prices its seats: ``colgen.
-        price_by_sample``). ``rows``: ``capacity_rows(c)`` when already built."""
+        multiplied by ``scale``. ``rows``: ``capacity_rows(c)`` when already built. ``sample``:
+        the cases are a sample of the book that prices its seats (``colgen.price_by_sample``):
+        only the capacity rows their classes use are kept (``rows_kept``)."""
         self.c = c
         live = np.flatnonzero(c.legal.any(axis=1))
         if cases is not None:
@@ -143,8 +153,10 @@ class PricedModel:
         self.V = c.value[self.cases]
         q = np.minimum(c.q[live], 1 - 1e-12)
         self.legal = c.legal[live]
-        self.qv = np.where(self.legal, c.value[self.acc, None] * q, -np.inf)
-        self.ell = np.where(self.legal, -np.log1p(-q), 0.0)
+        # stored in single precision, rounded up: every value the bound uses can only grow,
+        # so it stays an upper bound (half the memory of double precision on a large book)
+        self.qv = _up32(np.where(self.legal, c.value[self.acc, None] * q, -np.inf))
+        self.ell = _up32(np.where(self.legal, -np.log1p(-q), 0.0))
         self.cap_k = np.minimum(contact_count_cap(c)[live], MAX_ATTEMPTS)
         # slots two attempts on a contact must be apart: its gap, or its rolling window when
         # the rolling cap is one attempt
@@ -155,6 +167,16 @@ class PricedModel:
         self.R = int(self.n_max.max()) if n_c else 0
         self.A, self.cap = capacity_rows(c) if rows is None else rows
         self.cap = self.cap * scale
+        self.n_rows_all = self.cap.shape[0]
+        self.rows_kept = None
+        if sample and len(live) and self.A.size:
+            # a sample: only the capacity rows its cases' classes use (on a book of thousands
+            # of owners most owners' rows have no sampled case); the others are priced 0
+            used = np.flatnonzero(self.A[np.unique(c.account_class[c.contact_account[live]])].any(axis=0))
+            if len(used) < self.A.shape[1]:
+                self.rows_kept = used
+                self.A, self.cap = self.A[:, used], self.cap[used]
+        self.usable = (self.A @ (self.cap > 0)) >= self.A.sum(axis=1, keepdims=True)
         # the component rows (the first ones: every class of a component pays them)
         self.n_comp = int(len(np.unique(self.A.argmax(axis=1)[self.A.any(axis=1)]))) if self.A.size else 0
         self.n_pools = self.cap.shape[0]
@@ -287,7 +309,7 @@ class PricedModel:
     def class_prices(self, lam: np.ndarray) -> np.ndarray:
         """Price per (class, slot): the sum of the prices of its capacity rows (inf where the
         class has no capacity)."""
-        return class_prices(self.A, self.cap, lam)
+        return class_prices(self.A, self.cap, lam, self.usable)
 
     # --- the relaxation ----------------------------------------------------------------------
     def evaluate(self, lam: np.ndarray, nu: float = 0.0, met: int = 0, want_usage: bool = False):
@@ -415,7 +437,7 @@ class ChunkedModel:
     """The bound over all cases, evaluated chunk by chunk of cases (each a ``PricedModel``):
     the same value as one model, with working arrays the size of a chunk (a large book)."""
 
-    def __init__(self, c: Candidates, chunk_cases: int = 250_000):
+    def __init__(self, c: Candidates, chunk_cases: int = 200_000):
         rows = capacity_rows(c)
         self.cap = rows[1]
         n = c.n_accounts

@@ -370,7 +370,7 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
     end = np.inf if deadline is None else deadline
     mask, frac = sample_cases(c, n_sample)
     full_free = PricedModel(c, cases=np.zeros(c.n_accounts, dtype=bool)).free_credits
-    sm = PricedModel(c, cases=mask, scale=frac)
+    sm = PricedModel(c, cases=mask, scale=frac, sample=True)
     met_s = sm.free_credits + frac * (met - full_free)
     att = None
     if plan_attempts is not None and len(plan_attempts):
@@ -386,6 +386,11 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
     _b, lam, nu, evals, _master = price_by_columns(sm, met_s, att, rounds=60, tolerance=0.005,
                                                    deadline=started + 0.6 * (end - started) if deadline else None)
     del _master
+    if sm.rows_kept is not None:
+        # the rows no sampled case uses are priced 0
+        full_lam = np.zeros((sm.n_rows_all, lam.shape[1]))
+        full_lam[sm.rows_kept] = lam
+        lam = full_lam
     log.info("sample of %d cases (%.1f%%): bound %.0f after %d evaluations, %.1f s", len(sm.cases), 100 * frac, _b, evals,
              time.perf_counter() - started)
     full = ChunkedModel(c)
