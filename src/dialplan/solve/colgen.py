@@ -39,6 +39,33 @@ def _quiet_highs(highspy):
     return h
 
 
+GOLD = (np.sqrt(5) - 1) / 2
+
+
+def golden_section(f, lo: float, hi: float, steps: int, stop=lambda: False, fallback: float | None = None) -> float:
+    """Golden-section search of ``f`` (convex) over [lo, hi] on a log scale, one evaluation a
+    step; returns the best point seen. ``stop()`` is asked before the first two evaluations
+    (if true: ``fallback``, by default the first probe point, unevaluated) and before each
+    step."""
+    a, b = np.log(lo), np.log(hi)
+    x1, x2 = b - GOLD * (b - a), a + GOLD * (b - a)
+    if stop():
+        return float(np.exp(x1)) if fallback is None else fallback
+    f1, f2 = f(np.exp(x1)), f(np.exp(x2))
+    for _ in range(steps):
+        if stop():
+            break
+        if f1 <= f2:
+            b, x2, f2 = x2, x1, f1
+            x1 = b - GOLD * (b - a)
+            f1 = f(np.exp(x1))
+        else:
+            a, x1, f1 = x1, x2, f2
+            x2 = a + GOLD * (b - a)
+            f2 = f(np.exp(x2))
+    return float(np.exp(x1 if f1 <= f2 else x2))
+
+
 class Master:
     """The restricted master LP (HiGHS), grown column by column."""
 
@@ -252,7 +279,6 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
     ranked = np.sort(case_best)[::-1]
     marginal = float(ranked[min(slots, len(ranked)) - 1]) if len(ranked) and slots > 0 else 0.0
     top = float(ranked[0]) if len(ranked) else 1.0
-    g = (np.sqrt(5) - 1) / 2
     started = time.perf_counter()
 
     def prices(x: float) -> np.ndarray:
@@ -266,25 +292,7 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
         return deadline is not None and evals >= 2 and time.perf_counter() > started + 0.3 * max(deadline - started, 0.0)
 
     def golden(f, lo: float, hi: float, steps: int) -> float:
-        """Golden-section search of ``f`` over [lo, hi] on a log scale; returns the best
-        point seen (one evaluation per step)."""
-        a, b = np.log(lo), np.log(hi)
-        x1, x2 = b - g * (b - a), a + g * (b - a)
-        if out_of_time():
-            return float(np.exp(x1))
-        f1, f2 = f(np.exp(x1)), f(np.exp(x2))
-        for _ in range(steps):
-            if out_of_time():
-                break
-            if f1 <= f2:
-                b, x2, f2 = x2, x1, f1
-                x1 = b - g * (b - a)
-                f1 = f(np.exp(x1))
-            else:
-                a, x1, f1 = x1, x2, f2
-                x2 = a + g * (b - a)
-                f2 = f(np.exp(x2))
-        return float(np.exp(x1 if f1 <= f2 else x2))
+        return golden_section(f, lo, hi, steps, out_of_time)
 
     # the start: one price for every seat slot, then the obligation price, then each again
     # (golden sections on log scales; the bound is convex in each)
@@ -360,8 +368,8 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
 
     Column generation runs on a random sample of ``n_sample`` cases (the same share of every
     class) with that share of every seat's capacity and of the obligations to meet; its
-    prices are then scaled (golden sections on log scales, seat prices then the obligation
-    price) to the lowest bound of the whole book. The bound is valid whatever the prices:
+    prices are then scaled (golden sections on log scales: the obligation price, the seat
+    prices, the obligation price again) to the lowest bound of the whole book. The bound is valid whatever the prices:
     the sample only has to find good ones, and a sample of a few thousand cases prices seats
     about as well as the whole book does (docs/solver.md)."""
     from .bound import ChunkedModel
@@ -398,26 +406,9 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
     best = [full.evaluate(lam, nu, met), lam, nu]
     one = time.perf_counter() - t0
     evals += 1
-    g = (np.sqrt(5) - 1) / 2
 
     def golden(f, lo: float, hi: float, steps: int) -> float:
-        a, b = np.log(lo), np.log(hi)
-        x1, x2 = b - g * (b - a), a + g * (b - a)
-        if time.perf_counter() + 2 * one > end:
-            return 1.0
-        f1, f2 = f(np.exp(x1)), f(np.exp(x2))
-        for _ in range(steps):
-            if time.perf_counter() + one > end:
-                break
-            if f1 <= f2:
-                b, x2, f2 = x2, x1, f1
-                x1 = b - g * (b - a)
-                f1 = f(np.exp(x1))
-            else:
-                a, x1, f1 = x1, x2, f2
-                x2 = a + g * (b - a)
-                f2 = f(np.exp(x2))
-        return float(np.exp(x1 if f1 <= f2 else x2))
+        return golden_section(f, lo, hi, steps, lambda: time.perf_counter() + one > end, fallback=1.0)
 
     def probe(lam_, nu_):
         nonlocal evals
