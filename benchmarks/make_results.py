@@ -120,7 +120,7 @@ def machine_section(records: list[dict], headers: list[dict]) -> list[str]:
         f"- 1-minute load average seen around the runs: {min(loads):.1f} … {max(loads):.1f} (2 cores shared with other engineers' jobs: wall times are noisy, up to about 2× at load 4)" if loads else "- load: not recorded",
         *(code_lines(records) or [f"- code: commit {m.get('commit', DASH)}; uncommitted changes in: {', '.join(m.get('dirty_src') or []) or 'none'}"]),
         f"- python {m.get('python', DASH)}, dialplan {m.get('dialplan', DASH)}, ortools {m.get('ortools', DASH)}, pandas {m.get('pandas', DASH)}, numpy {m.get('numpy', DASH)}, phonenumbers {m.get('phonenumbers', DASH)}",
-        "- every figure is one run in a fresh process: wall s = the measured work inside that process (imports and process start excluded), peak RSS = that process's `ru_maxrss`",
+        "- every figure is one run in a fresh process: wall s = the measured work inside that process (imports and process start excluded), peak RSS = that process's `ru_maxrss` plus its largest child's (the planner forks a second process on books over 30,000 cases; pages the fork shares count twice, so on those rows it is an over-estimate)",
     ]
     return lines
 
