@@ -169,18 +169,6 @@ class Book:
         self.add(a, k, t, seat, reason)
         return True
 
-    def copy(self) -> "Book":
-        """An independent book with the same attempts."""
-        b = Book.__new__(Book)
-        b.__dict__.update(self.__dict__)
-        b.seat_rem, b.free, b.seat_day = self.seat_rem.copy(), self.free.copy(), self.seat_day.copy()
-        b.case_slots = {a: set(v) for a, v in self.case_slots.items()}
-        b.case_seat = dict(self.case_seat)
-        b.contact_slots = {k: list(v) for k, v in self.contact_slots.items()}
-        b.case_attempts = {a: list(v) for a, v in self.case_attempts.items()}
-        b._room_key, b._room, b._room_slots = None, None, None
-        return b
-
     # --- results -----------------------------------------------------------------------
     def attempts(self) -> np.ndarray:
         """Planned attempts as a structured array (account, cand, slot, seat, reason)."""

@@ -112,6 +112,16 @@ def capacity_rows(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     return A, cap_comp
 
 
+def free_credits(c: Candidates, cases: np.ndarray | None = None) -> float:
+    """Obligations credited without cost (of the accounts in the mask ``cases``, if given):
+    callbacks, and frequency obligations met by today's history."""
+    cb = c.callbacks["acc"].to_numpy() if len(c.callbacks) else np.zeros(0, np.int64)
+    free = np.bincount(cb[cb >= 0], minlength=c.n_accounts) + ((c.due > 0) & (c.done_today >= c.due))
+    if cases is not None:
+        free = free * cases
+    return float(free.sum())
+
+
 def _up32(x: np.ndarray) -> np.ndarray:
     """``x`` in single precision, each value rounded up (never below the double)."""
     y = x.astype(np.float32)
@@ -182,12 +192,7 @@ class PricedModel:
         self.n_pools = self.cap.shape[0]
         need = np.maximum(c.due - c.done_today, 0)
         self.need = need[self.cases]
-        cb = c.callbacks["acc"].to_numpy() if len(c.callbacks) else np.zeros(0, np.int64)
-        # credited without cost: callbacks and obligations met by today's history
-        free = np.bincount(cb[cb >= 0], minlength=c.n_accounts) + ((c.due > 0) & (need == 0))
-        if cases is not None:
-            free = free * cases
-        self.free_credits = float(free.sum())
+        self.free_credits = free_credits(c, cases)
         # tangent points: each case's two and three best ell (any l0 is valid; these are
         # near where the relaxed optimum with two or three attempts lies)
         top, _r, _t = self._case_top(np.where(self.legal, self.ell, -np.inf))
@@ -456,7 +461,7 @@ class ChunkedModel:
 
 
 def upper_bound(c: Candidates, met: int = 0, plan_attempts=None, rounds: int = 40,
-                deadline: float | None = None, model: PricedModel | None = None):
+                deadline: float | None = None):
     """The tightest bound found, with its capacity prices and obligation price:
     ``(bound, lam, nu)``. ``met`` is the number of obligations our plan meets (the best plan
     meets at least as many); ``plan_attempts`` (the plan's attempts) seed the search. The
@@ -464,10 +469,10 @@ def upper_bound(c: Candidates, met: int = 0, plan_attempts=None, rounds: int = 4
     cases, column generation over a sample of it); every bound is evaluated here."""
     from .colgen import price_by_columns, price_by_sample
 
-    if model is None and callable_cases(c) > LARGE_BOOK:
+    if callable_cases(c) > LARGE_BOOK:
         bound, lam, nu, _evals = price_by_sample(c, met, plan_attempts, deadline=deadline)
         return bound, lam, nu
-    model = PricedModel(c) if model is None else model
+    model = PricedModel(c)
     if len(model.cases) == 0 or model.n_pools == 0:
         value, _ = model.evaluate(np.zeros(model.cap.shape), 0.0, met)
         return value, np.zeros(model.cap.shape), 0.0

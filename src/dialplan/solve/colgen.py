@@ -372,12 +372,12 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
     prices, the obligation price again) to the lowest bound of the whole book. The bound is valid whatever the prices:
     the sample only has to find good ones, and a sample of a few thousand cases prices seats
     about as well as the whole book does (docs/solver.md)."""
-    from .bound import ChunkedModel
+    from .bound import ChunkedModel, free_credits
 
     started = time.perf_counter()
     end = np.inf if deadline is None else deadline
     mask, frac = sample_cases(c, n_sample)
-    full_free = PricedModel(c, cases=np.zeros(c.n_accounts, dtype=bool)).free_credits
+    full_free = free_credits(c)
     sm = PricedModel(c, cases=mask, scale=frac, sample=True)
     met_s = sm.free_credits + frac * (met - full_free)
     att = None

@@ -338,9 +338,9 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, seconds: float, deadline: flo
 
 def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=None, wall_limit: float | None = None):
     """Seed plans, capacity prices and the bound by column generation, an LP-guided plan,
-    then CP-SAT over blocks of cases. Returns (book, status, (bound, lam, nu, met, model))
-    where ``bound`` holds for every plan meeting at least ``met`` obligations and ``model``
-    is the bound's per-case model (built once: it is large on large books)."""
+    then CP-SAT over blocks of cases (books over LARGE_BOOK cases: ``_improve_large``).
+    Returns (book, status, (bound, lam, nu, met)) where ``bound`` is the bound at prices
+    ``(lam, nu)`` for plans meeting at least ``met`` obligations."""
     from ..plan import expected_recovery
     from .colgen import price_by_columns
     from .heuristics import flow_obligations, hopper, obligations_met, place_callbacks, repair_obligations
@@ -375,9 +375,8 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         log.warning("time limit reached: skipping %s (the plan so far stands)", phase)
         return False
 
-    # on books of more than LARGE_BOOK cases: fewer seeds (the time goes to the bound and the
-    # LP-guided plan) and a pruned obligation flow; a rule on size, not on the clock, so the
-    # same input gives the same plan
+    # books of more than LARGE_BOOK cases take their own path (a rule on size, not on the
+    # clock): a pruned obligation flow, or shards, and seat prices from a sample
     n_cases = callable_cases(c)
     large = n_cases > LARGE_BOOK
     if large and n_shards(n_cases) > 1:
@@ -391,11 +390,10 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     if large:
         return _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, left, skipped, progress)
     candidates = [greedy(c, flowed)]
-    first_seed_seconds = time.perf_counter() - started
     # the dialer's own plan is a seed too (cheap): the plan of record never meets fewer
     # obligations than the hopper baseline
     candidates.append(hopper(c))
-    if not large and left("the plain greedy seed"):
+    if left("the plain greedy seed"):
         candidates.append(greedy(c))
     seed_book = max(candidates, key=value_of)
     seed_met, seed_value = value_of(seed_book)
@@ -408,20 +406,14 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     note(f"bound {bound:,.0f} after {_evals} evaluations")
     mu = model.class_prices(lam)
     mu = np.where(np.isfinite(mu), mu, 0.0)
-    # on a large book the LP-guided plan costs about what the first seed did: skipped (and
-    # said so) when that much time is not left
-    lp_fits = not large or time.perf_counter() + first_seed_seconds < started + wall
-    if not lp_fits:
-        skipped.append("the LP-guided seed")
-        log.warning("time limit near: skipping the LP-guided seed (the plan so far stands)")
-    if lp_fits and left("the LP-guided seed"):
+    if left("the LP-guided seed"):
         note("LP-guided and priced plans")
         rounded = Book(c)
         place_callbacks(c, rounded)
         master.rounded(rounded)
-        flow_obligations(c, rounded, prune=large)
+        flow_obligations(c, rounded)
         candidates.append(greedy(c, rounded))
-    if not large and left("the priced greedy seed"):
+    if left("the priced greedy seed"):
         candidates.append(greedy(c, mu=mu))
     # every seed gets its obligations repaired before the best is chosen: a seed recovering
     # more may miss an obligation or two that bumping value-only attempts wins back. Each

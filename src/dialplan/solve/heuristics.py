@@ -247,7 +247,7 @@ FLOW_BLOCK = 4  # slots per block of the pruned obligation flow (an hour of 15-m
 FLOW_TOP = 8
 
 
-def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = False, mu: np.ndarray | None = None,
+def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = False,
                      cases: np.ndarray | None = None) -> None:
     """Frequency obligations by min-cost flow: the most obligations the seats can carry, and
     among those the most expected value.
@@ -321,12 +321,7 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
         owed = owe[cases]
         credit = (10**9 // np.maximum(owed, 1)).astype(np.int64)
         vmax = float(max(np.max(c.value[cases, None] * np.maximum(best_q, 0)), 1e-9))
-        gain = c.value[cases[ci]] * best_q[ci, ti]
-        if mu is not None:
-            # at slot prices: an obligation takes the slot where it gains most net of the
-            # price, leaving the dear slots to the cases worth most there
-            gain = np.maximum(gain - mu[cls[ci], ti], -vmax)
-        val = np.round(gain / vmax * 10**6).astype(np.int64)
+        val = np.round(c.value[cases[ci]] * best_q[ci, ti] / vmax * 10**6).astype(np.int64)
         cg_c, cg_g = np.nonzero(c.class_groups)
         cg_t = np.repeat(np.arange(n_s)[None, :], len(cg_c), axis=0).reshape(-1)
         cg_c, cg_g = np.repeat(cg_c, n_s), np.repeat(cg_g, n_s)
