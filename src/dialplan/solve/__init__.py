@@ -45,11 +45,11 @@ def solve(cands: Candidates, solver: str = "cpsat", time_limit: float = 60.0, se
     met = obligations_met(cands, book)
     if progress:
         progress(f"plan: {met:,} obligations, {plan.expected_recovery:,.0f} expected; upper bound")
-    if found is not None:
-        # the search's bound at prices (lam, nu) for plans meeting found[3] obligations; the
+    if found:
+        # the search's bounds, each at prices (lam, nu) for plans meeting m obligations; the
         # bound at the same prices for plans meeting as many as ours differs only in the
         # obligation term nu * (free credits - met), so it is exact without evaluating again
-        bound = found[0] + found[2] * (found[3] - met)
+        bound = min(b + nu * (m - met) for b, _lam, nu, m in found)
     else:
         bound, _lam, _nu = upper_bound(cands, met=met, plan_attempts=book.attempts(), rounds=40,
                                        deadline=started + 0.95 * wall)

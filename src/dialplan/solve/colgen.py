@@ -80,6 +80,7 @@ class Master:
         self.h.setOptionValue("output_flag", False)
         self.h.setOptionValue("threads", 1)
         self.h.setOptionValue("presolve", "off")  # keeps the basis between rounds (warm start)
+        self.h.setOptionValue("simplex_strategy", 4)  # primal: columns join a primal feasible basis (cn 10k: 9.6 s of master solves against 22.5 s with the dual)
         inf = highspy.kHighsInf
         cap = model.cap.reshape(-1)
         # rows: capacity (row, slot) | obligations | one column per case
@@ -244,99 +245,147 @@ def plan_columns(model: PricedModel, attempts) -> tuple:
     return case, pos, t, value, credit, k
 
 
+class ColumnGeneration:
+    """Column generation that can be resumed, and raised to more obligations on the way.
+
+    Start (``start``): a golden-section search for the best single price of every seat and
+    slot (the bound is convex in it); the choices at that price seed the master. Rounds
+    (``run``): the master's duals are smoothed towards the best prices so far (a master LP is
+    degenerate and its duals jump; ``smoothing`` is the weight of the best point), the oracle
+    is evaluated there and its columns that would improve the master (positive reduced cost at
+    the master's own duals, exact values) join it. ``raise_met`` asks for more obligations
+    (a plan found meanwhile meets more): the bound of every price pair found so far falls by
+    its obligation price for each (the bound is linear in the count), and the master's
+    obligation row is raised in place, so the next rounds start from its last basis."""
+
+    def __init__(self, model: PricedModel, met: float, plan_attempts=None, max_new: int = 3000,
+                 smoothing: float = 0.5):
+        self.model = model
+        self.met = met
+        self.master = Master(model, float(met - model.free_credits))
+        self.best = [np.inf, np.zeros(model.cap.shape), 0.0]
+        self.evals = 0
+        self.history = []  # (bound, lam, nu, met) at each finish: any of them bounds any count
+        self.max_new = max_new
+        self.smoothing = smoothing
+        if plan_attempts is not None:
+            self.master.add(*plan_columns(model, plan_attempts))
+
+    def probe(self, lam: np.ndarray, nu: float, full: bool = True) -> float:
+        """The bound at ``(lam, nu)``; ``full``: with the relaxed choice (its columns; the
+        start's line searches need only the value)."""
+        value, _usage = self.model.evaluate(lam, nu, self.met, want_usage=full)
+        self.evals += 1
+        if value < self.best[0]:
+            self.best[:] = [value, lam.copy(), nu]
+        return value
+
+    def start(self, deadline: float | None = None) -> None:
+        """The single-price start (on a large book it keeps to 30% of the time to
+        ``deadline``, with at least two evaluations so there is always a bound)."""
+        model = self.model
+        # the search range: twice the single-attempt value of the marginal case when every
+        # seat slot goes to a different case (the price that clears capacity lies below it)
+        case_best = np.maximum.reduceat(np.where(np.isfinite(model.qv), model.qv, 0.0).max(axis=1), model.seg)
+        slots = int(model.c.groups.capacity.sum())
+        ranked = np.sort(case_best)[::-1]
+        marginal = float(ranked[min(slots, len(ranked)) - 1]) if len(ranked) and slots > 0 else 0.0
+        top = float(ranked[0]) if len(ranked) else 1.0
+        started = time.perf_counter()
+
+        def prices(x: float) -> np.ndarray:
+            lam = np.zeros(model.cap.shape)
+            lam[: max(model.n_comp, 1)] = x  # one price for every seat slot
+            return lam
+
+        def out_of_time() -> bool:
+            return deadline is not None and self.evals >= 2 and time.perf_counter() > started + 0.3 * max(deadline - started, 0.0)
+
+        def golden(f, lo: float, hi: float, steps: int) -> float:
+            return golden_section(f, lo, hi, steps, out_of_time)
+
+        # one price for every seat slot, then the obligation price, then each again (golden
+        # sections on log scales; the bound is convex in each)
+        lo_lam = max(marginal / 10.0, 1e-9 * max(top, 1.0), 1e-12)
+        x = golden(lambda v: self.probe(prices(v), 0.0, False), lo_lam, max(top, 10 * lo_lam), 8)
+        owed = max(float(model.need.max()) if len(model.need) else 1.0, 1.0)
+        y = golden(lambda v: self.probe(prices(x), v, False), x / 10.0, 10.0 * owed * max(top, x), 8)
+        x = golden(lambda v: self.probe(prices(v), y, False), x / 10.0, max(top, 10.0 * x), 6)
+        golden(lambda v: self.probe(prices(x), v, False), y / 10.0, 10.0 * y, 6)
+        if self.evals:
+            # the master starts from the choices at the best single price
+            self.probe(self.best[1], self.best[2])
+            self.master.add(*columns_of_choice(model, self.best[2]))
+
+    def run(self, rounds: int, tolerance: float = 0.02, deadline: float | None = None) -> None:
+        """Up to ``rounds`` rounds; stops sooner when no column would improve the master, when
+        the best bound is within ``tolerance`` of the master's value, or at ``deadline``."""
+        model, master, best = self.model, self.master, self.best
+        for _ in range(rounds):
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+            _t0 = time.perf_counter()
+            lam_lp, nu_lp, u, lp = master.solve(None if deadline is None else deadline - time.perf_counter())
+            _t1 = time.perf_counter()
+            lam = self.smoothing * best[1] + (1 - self.smoothing) * lam_lp
+            nu = self.smoothing * best[2] + (1 - self.smoothing) * nu_lp
+            value = self.probe(lam, nu)
+            log.debug("column generation: master %.0f (%.2f s), bound %.0f (best %.0f), %d columns", lp, _t1 - _t0, value,
+                      best[0], master.n_cols)
+            if best[0] - lp <= tolerance * abs(best[0]):
+                break  # the bound is within tolerance of the master's value: little left to gain
+            case, pos, tt, val, credit, kk = columns_of_choice(model, nu)
+            # reduced cost at the master's own duals (exact values): only these improve it
+            paid = np.bincount(pos, weights=(model.A @ lam_lp)[model.cls_case[case[pos]], tt], minlength=len(case))
+            gain = val - paid + nu_lp * credit - u[case]
+            good = gain > 1e-9 * max(1.0, abs(best[0]))
+            if not good.any():
+                if self.smoothing > 0:
+                    self.smoothing = 0.0  # mis-priced: the smoothed point found nothing; use the LP's
+                    continue
+                break
+            if good.sum() > self.max_new:
+                # the columns that gain most (a smaller master solves faster)
+                cut = np.sort(gain[good])[-self.max_new]
+                good &= gain >= cut
+            keep_pos = np.flatnonzero(good)
+            sel = np.isin(pos, keep_pos)
+            master.add(case[good], np.searchsorted(keep_pos, pos[sel]), tt[sel], val[good], credit[good], kk[sel])
+
+    def raise_met(self, met: float, plan_attempts=None) -> None:
+        """Bound plans meeting at least ``met`` obligations from now on (``plan_attempts``: a
+        plan that does, whose columns keep the master feasible)."""
+        if met <= self.met:
+            return
+        self.best[0] -= self.best[2] * (met - self.met)
+        self.met = met
+        self.master.h.changeRowBounds(self.master.obl_row, float(met - self.model.free_credits), 1e30)
+        if plan_attempts is not None:
+            self.master.add(*plan_columns(self.model, plan_attempts))
+        self.smoothing = max(self.smoothing, 0.5)
+
+    def finish(self, deadline: float | None = None) -> None:
+        """The bound at the best prices with more tangent points (``PricedModel.evaluate``'s
+        ``fine``: tighter, too slow for every round), and the master's last solve (its
+        columns' weights guide a plan: ``Master.rounded``)."""
+        fine, _usage = self.model.evaluate(self.best[1], self.best[2], self.met, fine=True)
+        self.evals += 1
+        self.best[0] = min(self.best[0], fine)
+        self.history.append((self.best[0], self.best[1].copy(), self.best[2], self.met))
+        self.master.solve(None if deadline is None else max(deadline - time.perf_counter(), 1.0))
+
+
 def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: int = 30,
                      deadline: float | None = None, max_new: int = 3000, tolerance: float = 0.02,
                      smoothing: float = 0.5):
-    """Best bound found and its prices: (bound, lam, nu, evaluations, master).
-
-    Start: a golden-section search for the best single price of every seat and slot (the
-    bound is convex in it); the choices at that price seed the master. Rounds: the
-    master's duals are smoothed towards the best prices so far (a master LP is degenerate and
-    its duals jump; ``smoothing`` is the weight of the best point), the oracle is evaluated
-    there and its columns that would improve the master (positive reduced cost at the
-    master's own duals, exact values) join it. Stops after ``rounds``, when no column would
-    improve the master, or when the best bound is within ``tolerance`` of the master's
-    value."""
-    need_met = float(met - model.free_credits)
-    master = Master(model, need_met)
-    best = [np.inf, np.zeros(model.cap.shape), 0.0]
-    evals = 0
-
-    def probe(lam, nu):
-        nonlocal evals
-        value, _usage = model.evaluate(lam, nu, met, want_usage=True)
-        evals += 1
-        if value < best[0]:
-            best[:] = [value, lam.copy(), nu]
-        return value
-
-    if plan_attempts is not None:
-        master.add(*plan_columns(model, plan_attempts))
-    # the search range: twice the single-attempt value of the marginal case when every seat
-    # slot goes to a different case (the price that clears capacity lies below it)
-    case_best = np.maximum.reduceat(np.where(np.isfinite(model.qv), model.qv, 0.0).max(axis=1), model.seg)
-    slots = int(model.c.groups.capacity.sum())
-    ranked = np.sort(case_best)[::-1]
-    marginal = float(ranked[min(slots, len(ranked)) - 1]) if len(ranked) and slots > 0 else 0.0
-    top = float(ranked[0]) if len(ranked) else 1.0
-    started = time.perf_counter()
-
-    def prices(x: float) -> np.ndarray:
-        lam = np.zeros(model.cap.shape)
-        lam[: max(model.n_comp, 1)] = x  # one price for every seat slot
-        return lam
-
-    def out_of_time() -> bool:
-        """A large book: the start keeps to 30% of the time (at least two evaluations, so
-        there is always a bound), the rounds below get the rest."""
-        return deadline is not None and evals >= 2 and time.perf_counter() > started + 0.3 * max(deadline - started, 0.0)
-
-    def golden(f, lo: float, hi: float, steps: int) -> float:
-        return golden_section(f, lo, hi, steps, out_of_time)
-
-    # the start: one price for every seat slot, then the obligation price, then each again
-    # (golden sections on log scales; the bound is convex in each)
-    lo_lam = max(marginal / 10.0, 1e-9 * max(top, 1.0), 1e-12)
-    x = golden(lambda v: probe(prices(v), 0.0), lo_lam, max(top, 10 * lo_lam), 8)
-    owed = max(float(model.need.max()) if len(model.need) else 1.0, 1.0)
-    y = golden(lambda v: probe(prices(x), v), x / 10.0, 10.0 * owed * max(top, x), 8)
-    x = golden(lambda v: probe(prices(v), y), x / 10.0, max(top, 10.0 * x), 6)
-    golden(lambda v: probe(prices(x), v), y / 10.0, 10.0 * y, 6)
-    if evals:
-        # the master starts from the choices at the best single price
-        probe(best[1], best[2])
-        master.add(*columns_of_choice(model, best[2]))
-    for _ in range(rounds):
-        if deadline is not None and time.perf_counter() > deadline:
-            break
-        _t0 = time.perf_counter()
-        lam_lp, nu_lp, u, lp = master.solve(None if deadline is None else deadline - time.perf_counter())
-        _t1 = time.perf_counter()
-        lam = smoothing * best[1] + (1 - smoothing) * lam_lp
-        nu = smoothing * best[2] + (1 - smoothing) * nu_lp
-        value = probe(lam, nu)
-        log.debug("column generation: master %.0f (%.2f s), bound %.0f (best %.0f), %d columns", lp, _t1 - _t0, value, best[0], master.n_cols)
-        if best[0] - lp <= tolerance * abs(best[0]):
-            break  # the bound is within tolerance of the master's value: little left to gain
-        case, pos, tt, val, credit, kk = columns_of_choice(model, nu)
-        # reduced cost at the master's own duals (exact values): only these improve it
-        paid = np.bincount(pos, weights=(model.A @ lam_lp)[model.cls_case[case[pos]], tt], minlength=len(case))
-        gain = val - paid + nu_lp * credit - u[case]
-        good = gain > 1e-9 * max(1.0, abs(best[0]))
-        if not good.any():
-            if smoothing > 0:
-                smoothing = 0.0  # mis-priced: the smoothed point found nothing; use the LP's
-                continue
-            break
-        if good.sum() > max_new:
-            # the columns that gain most (a smaller master solves faster)
-            cut = np.sort(gain[good])[-max_new]
-            good &= gain >= cut
-        keep_pos = np.flatnonzero(good)
-        sel = np.isin(pos, keep_pos)
-        master.add(case[good], np.searchsorted(keep_pos, pos[sel]), tt[sel], val[good], credit[good], kk[sel])
-    master.solve(None if deadline is None else max(deadline - time.perf_counter(), 1.0))
-    return best[0], best[1], best[2], evals, master
+    """Best bound found and its prices by column generation (``ColumnGeneration``): (bound,
+    lam, nu, evaluations, master). Stops after ``rounds``, when no column would improve the
+    master, or when the best bound is within ``tolerance`` of the master's value."""
+    cg = ColumnGeneration(model, met, plan_attempts, max_new=max_new, smoothing=smoothing)
+    cg.start(deadline)
+    cg.run(rounds, tolerance, deadline)
+    cg.finish(deadline)
+    return cg.best[0], cg.best[1], cg.best[2], cg.evals, cg.master
 
 
 SAMPLE_CASES = 3_000  # cases in the sample whose column generation prices a large book's seats
@@ -423,6 +472,10 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
     golden(lambda x: probe(lam0 * x, nu0 * b_nu), 0.7, 1.4, 5)
     lam1 = best[1]
     golden(lambda x: probe(lam1, nu0 * b_nu * x), 0.7, 1.4, 5)
+    if time.perf_counter() + 2.5 * one <= end:
+        # the last evaluation with more tangent points (about twice the time): tighter
+        best[0] = min(best[0], full.evaluate(best[1], best[2], met, fine=True))
+        evals += 1
     log.info("whole book at the sample's prices: bound %.0f after %d evaluations, %.1f s", best[0], evals,
              time.perf_counter() - started)
     return best[0], best[1], best[2], evals

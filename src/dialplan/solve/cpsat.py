@@ -339,10 +339,10 @@ def lns(c: Candidates, book: Book, mu: np.ndarray, seconds: float, deadline: flo
 def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=None, wall_limit: float | None = None):
     """Seed plans, capacity prices and the bound by column generation, an LP-guided plan,
     then CP-SAT over blocks of cases (books over LARGE_BOOK cases: ``_improve_large``).
-    Returns (book, status, (bound, lam, nu, met)) where ``bound`` is the bound at prices
-    ``(lam, nu)`` for plans meeting at least ``met`` obligations."""
+    Returns (book, status, found): ``found`` lists (bound, lam, nu, met), each the bound at
+    prices ``(lam, nu)`` for plans meeting at least ``met`` obligations."""
     from ..plan import expected_recovery
-    from .colgen import price_by_columns
+    from .colgen import ColumnGeneration
     from .heuristics import flow_obligations, hopper, obligations_met, place_callbacks, repair_obligations
 
     started = time.perf_counter()
@@ -396,38 +396,59 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     if left("the plain greedy seed"):
         candidates.append(greedy(c))
     seed_book = max(candidates, key=value_of)
+    # the seed meeting most obligations gets more by bumping attempts that only add value
+    # (each owing case tries 16 seats: 8 left the cn 10k book's seeds several short)
+    if left("the obligation repair"):
+        repair_obligations(c, seed_book, max_seats=16, deadline=started + wall)
     seed_met, seed_value = value_of(seed_book)
     note(f"seed plan: {seed_met:,} obligations, {seed_value:,.0f} expected; bound by column generation")
     model = PricedModel(c)
-    bound, lam, nu, _evals, master = price_by_columns(
-        model, seed_met, seed_book.attempts(), rounds=60, tolerance=0.005,
-        deadline=started + 0.6 * wall,  # safety net; the rounds and tolerance end it sooner
-    )
-    note(f"bound {bound:,.0f} after {_evals} evaluations")
-    mu = model.class_prices(lam)
-    mu = np.where(np.isfinite(mu), mu, 0.0)
-    if left("the LP-guided seed"):
-        note("LP-guided and priced plans")
+    cg = ColumnGeneration(model, seed_met, seed_book.attempts())
+    # deadlines are safety nets; the rounds and the tolerance end column generation sooner
+    cg.start(deadline=started + 0.6 * wall)
+    cg.run(60, tolerance=0.005, deadline=started + 0.6 * wall)
+    cg.finish(started + 0.6 * wall)
+    note(f"bound {cg.best[0]:,.0f} after {cg.evals} evaluations")
+    # LP-guided plans: the master's columns, then the obligation flow, the greedy fill and the
+    # repair. Meeting obligations first makes the last ones dear (cn 10k: the master's price
+    # of one more is about 16,000 of expected recovery), and the master's choice of which to
+    # meet is cheaper than the repair's. So the master is raised: to the count of a plan that
+    # meets more than it was asked for, else to one more than the best plan so far, and the
+    # next plan is guided by that (at most four raises).
+    best_met = seed_met
+    for raised in range(5):
+        if not left("the LP-guided seed"):
+            break
+        note(f"LP-guided plan for {cg.met:,} obligations")
         rounded = Book(c)
         place_callbacks(c, rounded)
-        master.rounded(rounded)
+        cg.master.rounded(rounded)
         flow_obligations(c, rounded)
-        candidates.append(greedy(c, rounded))
-    if left("the priced greedy seed"):
-        candidates.append(greedy(c, mu=mu))
-    # every seed gets its obligations repaired before the best is chosen: a seed recovering
-    # more may miss an obligation or two that bumping value-only attempts wins back. Each
-    # owing case tries 16 seats (8 left the cn 10k book's seeds at 6,877-6,881 obligations;
-    # 16 reach 6,894, in 19 s instead of 11)
-    if left("the obligation repair"):
-        note("repairing obligations")
-        for cand in candidates:
-            repair_obligations(c, cand, max_seats=16, deadline=started + wall)
+        rounded = greedy(c, rounded)
+        repair_obligations(c, rounded, max_seats=16, deadline=started + wall)
+        candidates.append(rounded)
+        got = value_of(rounded)[0]
+        log.debug("LP-guided plan: %d obligations, %.0f expected", *value_of(rounded))
+        if raised == 4:
+            break
+        if time.perf_counter() > started + 0.7 * wall:
+            skipped.append("raising the master's obligations")
+            log.warning("time limit near: the master's obligations stay at %d", cg.met)
+            break
+        best_met = max(best_met, got)
+        cg.raise_met(got if got > cg.met else max(best_met, cg.met) + 1, max(candidates, key=value_of).attempts())
+        cg.run(20, tolerance=0.005, deadline=started + 0.7 * wall)
+        cg.finish(started + 0.7 * wall)
+        note(f"master raised to {cg.met:,} obligations: bound {cg.best[0]:,.0f}")
     book = max(candidates, key=value_of)
     chosen_met, chosen_value = value_of(book)
+    # the capacity prices of the bound tightest for the chosen plan's obligations
+    _b, lam, _nu, _m = min(cg.history, key=lambda h: h[0] + h[2] * (h[3] - chosen_met))
+    mu = model.class_prices(lam)
+    mu = np.where(np.isfinite(mu), mu, 0.0)
     note(f"best seed: {chosen_met:,} obligations, {chosen_value:,.0f} expected")
     return _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress,
-                   (bound, lam, nu, seed_met))
+                   cg.history)
 
 
 def _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress, found):
@@ -473,4 +494,4 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
     mu = class_prices(A, cap, lam)
     mu = np.where(np.isfinite(mu), mu, 0.0)
     return _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress,
-                   (bound, lam, nu, m0))
+                   [(bound, lam, nu, m0)])

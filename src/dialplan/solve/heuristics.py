@@ -7,6 +7,7 @@ always give a compliant plan.
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import time
 
@@ -15,6 +16,8 @@ import pandas as pd
 
 from ..candidates import Candidates
 from .book import Book
+
+log = logging.getLogger("dialplan")
 
 
 def obligation_need(c: Candidates) -> np.ndarray:
@@ -493,7 +496,7 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
             victims.setdefault((s2, t), set()).add((b, k))
         return (total, bumped) if ok else None
 
-    gained = 0
+    gained, spent = 0, 0.0
     todo = [a for a in contacts if need[a] > 0 and owing(a) > 0]
     todo.sort(key=lambda a: (owing(a), -c.value[a], a))
     for a in todo:
@@ -515,6 +518,10 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
             got = place(a, seats, opts, commit=False)
             if got is not None and (best is None or got[0] < best[0]):
                 best = (got[0], seats)
-        if best is not None and place(a, best[1], opts, commit=True) is not None:
-            gained += 1
+        if best is not None:
+            got = place(a, best[1], opts, commit=True)
+            if got is not None:
+                gained += 1
+                spent += got[0]
+    log.debug("obligation repair: %d obligations gained, bumping attempts worth %.0f", gained, spent)
     return gained
