@@ -364,6 +364,11 @@ class ColumnGeneration:
             self.master.add(*plan_columns(self.model, plan_attempts))
         self.smoothing = max(self.smoothing, 0.5)
 
+    def short(self) -> bool:
+        """Whether the master's last solution falls short of the obligations asked for (its
+        slack column is used: no mix of the columns found meets them)."""
+        return bool(len(self.master.x) and self.master.x[0] > 1e-7)
+
     def finish(self, deadline: float | None = None) -> None:
         """The bound at the best prices with more tangent points (``PricedModel.evaluate``'s
         ``fine``: tighter, too slow for every round), and the master's last solve (its

@@ -414,7 +414,8 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     # of one more is about 16,000 of expected recovery), and the master's choice of which to
     # meet is cheaper than the repair's. So the master is raised: to the count of a plan that
     # meets more than it was asked for, else to one more than the best plan so far, and the
-    # next plan is guided by that (at most four raises).
+    # next plan is guided by that (at most four raises; none once the master's columns
+    # cannot meet the count asked for).
     best_met = seed_met
     for raised in range(5):
         if not left("the LP-guided seed"):
@@ -439,13 +440,30 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         cg.raise_met(got if got > cg.met else max(best_met, cg.met) + 1, max(candidates, key=value_of).attempts())
         cg.run(20, tolerance=0.005, deadline=started + 0.7 * wall)
         cg.finish(started + 0.7 * wall)
+        if cg.short():
+            note(f"no mix of the master's columns meets {cg.met:,} obligations: no more raises")
+            break
         note(f"master raised to {cg.met:,} obligations: bound {cg.best[0]:,.0f}")
-    book = max(candidates, key=value_of)
-    chosen_met, chosen_value = value_of(book)
-    # the capacity prices of the bound tightest for the chosen plan's obligations
-    _b, lam, _nu, _m = min(cg.history, key=lambda h: h[0] + h[2] * (h[3] - chosen_met))
+    # the priced greedy plan: each attempt's value less its seats' prices (the prices of the
+    # bound tightest for the most obligations a plan meets so far)
+    top_met = max(value_of(x)[0] for x in candidates)
+    _b, lam, _nu, _m = min(cg.history, key=lambda h: h[0] + h[2] * (h[3] - top_met))
     mu = model.class_prices(lam)
     mu = np.where(np.isfinite(mu), mu, 0.0)
+    if left("the priced greedy seed"):
+        # the best plan's obligation attempts kept, its value attempts chosen again by
+        # value less price
+        top = max(candidates, key=value_of)
+        priced = Book(c)
+        for a, atts in top.case_attempts.items():
+            for k, t, s_, r in atts:
+                if r != "value":
+                    priced.add(a, k, t, s_, r)
+        priced = greedy(c, priced, mu=mu)
+        candidates.append(priced)
+        log.debug("priced greedy plan: %d obligations, %.0f expected", *value_of(priced))
+    book = max(candidates, key=value_of)
+    chosen_met, chosen_value = value_of(book)
     note(f"best seed: {chosen_met:,} obligations, {chosen_value:,.0f} expected")
     return _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress,
                    cg.history)
