@@ -419,8 +419,8 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
     it may use (its own seat when continuity already binds it; else the ``max_seats`` eligible
     seats with most room in its legal slots), the owed attempts are placed cheapest first: a
     free seat slot costs nothing, a full one costs the expected recovery lost by bumping the
-    attempt there that loses least (never a callback, never an attempt its case needs for its
-    own obligation). The seat where all it owes fits at least cost wins. Returns obligations
+    attempt there that loses least (never a callback, never an attempt of a case with an
+    obligation it meets or still owes). The seat where all it owes fits at least cost wins. Returns obligations
     gained. ``cases``: only the accounts of this mask (a shard of a large book)."""
     need = obligation_need(c)
     contacts = case_contacts(c, cases)
@@ -435,22 +435,41 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
 
     def loss(b: int, k: int, t: int) -> float:
         atts = book.case_attempts[b]
-        if need[b] > 0 and len(atts) == need[b]:
-            return math.inf  # its own obligation needs it
-        rest = [1 - c.q[kk, tt] for kk, tt, _s, _r in atts if (kk, tt) != (k, t)]
-        return c.value[b] * float(np.prod(rest)) * c.q[k, t]
+        if need[b] > 0 and len(atts) <= need[b]:
+            return math.inf  # its own obligation needs it (met, or still owed)
+        rest = math.prod(1.0 - c.q[kk, tt] for kk, tt, _s, _r in atts if (kk, tt) != (k, t))
+        return float(c.value[b] * rest * c.q[k, t])
+
+    # each (seat, slot)'s cheapest victim, kept until an attempt there or of that victim's
+    # case changes (the repair asks for the same cells many times)
+    cells: dict[tuple, tuple] = {}
+
+    def cell(s_: int, t: int) -> tuple:
+        got = cells.get((s_, t))
+        if got is None:
+            got = (math.inf, None)
+            for b, kk in victims.get((s_, t), ()):
+                cost = loss(b, kk, t)
+                if cost < got[0]:
+                    got = (cost, (b, kk))
+            cells[(s_, t)] = got
+        return got
+
+    def touched(b: int) -> None:
+        """Case b's attempts change: every cell holding one of them is priced again."""
+        for _kk, tt, s2, _r in book.case_attempts.get(b, ()):
+            cells.pop((s2, tt), None)
 
     def cheapest(a: int, seats: list, t: int):
-        """(cost, victim, seat) of giving case a one of ``seats`` in slot t."""
+        """(cost, victim, seat) of giving case a one of ``seats`` in slot t (an owing case's
+        own attempts are never victims: their loss is infinite)."""
         best = (math.inf, None, None)
         for s_ in seats:
             if book.seat_rem[s_, t] > 0:
                 return 0.0, None, s_
-            for b, kk in victims.get((s_, t), ()):
-                if b != a:
-                    cost = loss(b, kk, t)
-                    if cost < best[0]:
-                        best = (cost, (b, kk), s_)
+            cost, victim = cell(s_, t)
+            if cost < best[0]:
+                best = (cost, victim, s_)
         return best
 
     def place(a: int, seats: list, opts: list, commit: bool):
@@ -479,6 +498,7 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
                 continue
             if victim is not None:
                 b, kk = victim
+                touched(b)
                 bumped.append((b, book.remove_attempt(b, kk, t)))
                 victims[(s_, t)].discard((b, kk))
             book.add(a, k, t, s_, "frequency")
@@ -487,6 +507,7 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
         if ok and commit:
             for k, t, s2, _r in book.case_attempts[a][len(before):]:
                 victims.setdefault((s2, t), set()).add((a, k))
+            touched(a)
             return total, bumped
         book.remove_case(a)
         for k, t, s2, r in before:
@@ -494,6 +515,7 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
         for b, (k, t, s2, r) in reversed(bumped):
             book.add(b, k, t, s2, r)
             victims.setdefault((s2, t), set()).add((b, k))
+            touched(b)
         return (total, bumped) if ok else None
 
     gained, spent = 0, 0.0
