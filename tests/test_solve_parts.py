@@ -74,6 +74,51 @@ def test_repair_never_takes_an_attempt_an_obligation_needs(tmp_path):
     assert [t for _k, t, _s, _r in book.case_attempts[1]] == [0]
 
 
+def test_repair_never_takes_an_attempt_of_a_case_still_owing(tmp_path):
+    """Case 1 owes two attempts and holds one (slot 0, the only slot case 0 can use): it is
+    not a victim for case 0, though it does not meet its obligation yet."""
+    c = crafted(tmp_path)
+    c.due[:] = [1, 2, 0]
+    c.contact_max[:] = 4
+    c.legal[np.flatnonzero(c.contact_account == 1)] = False  # case 1 can get no second attempt
+    book = Book(c)
+    k1 = int(np.flatnonzero(c.contact_account == 1)[0])
+    book.add(1, k1, 0, int(book.class_seats[c.account_class[1]][0]), "frequency")
+    assert repair_obligations(c, book) == 0
+    assert [t for _k, t, _s, _r in book.case_attempts[1]] == [0]
+    assert 0 not in book.case_attempts
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_raised_master_keeps_valid_bounds(tmp_path, seed):
+    """Raising the master's obligation count shifts the best bound by exactly its obligation
+    price per obligation, and every bound kept (each for its own count) still bounds the
+    brute-force optimum once moved back to a count of zero at its own prices."""
+    from dialplan.solve.colgen import ColumnGeneration
+
+    c = tiny_book(tmp_path, seed, n_accounts=5)
+    optimum = brute_force(c)
+    model = PricedModel(c)
+    plan = greedy(c)
+    met = obligations_met(c, plan)
+    cg = ColumnGeneration(model, met, plan.attempts())
+    cg.start()
+    cg.run(30, tolerance=0.0)
+    cg.finish()
+    assert cg.best[0] + cg.best[2] * met >= optimum - 1e-9
+    # any prices are valid: a positive obligation price (with its own bound) makes the shift show
+    nu = max(cg.best[2], 1.0)
+    cg.best[:] = [model.evaluate(cg.best[1], nu, met)[0], cg.best[1], nu]
+    before = cg.best[0]
+    cg.raise_met(met + 2)
+    assert cg.met == met + 2 and cg.best[0] == pytest.approx(before - 2 * nu, rel=1e-12, abs=1e-9)
+    cg.run(10, tolerance=0.0)
+    cg.finish()
+    assert len(cg.history) == 2 and cg.history[-1][3] == met + 2
+    for b, _lam, nu_h, m in cg.history:
+        assert b + nu_h * m >= optimum - 1e-6
+
+
 @pytest.mark.parametrize("seed", [21, 22, 23, 24])
 def test_column_generation_bound_holds_and_beats_uniform_prices(tmp_path, seed):
     """The bound is never below the brute-force optimum, and column generation finds prices
