@@ -144,12 +144,11 @@ class PricedModel:
     case)."""
 
     def __init__(self, c: Candidates, cases: np.ndarray | None = None, scale: float = 1.0, rows=None,
-                 sample: bool = False, fine: bool = False):
+                 sample: bool = False):
         """Over all cases, or over ``cases`` (a boolean mask of accounts) with every capacity
         multiplied by ``scale``. ``rows``: ``capacity_rows(c)`` when already built. ``sample``:
         the cases are a sample of the book that prices its seats (``colgen.price_by_sample``):
-        only the capacity rows their classes use are kept (``rows_kept``). ``fine``: the
-        default of ``evaluate``'s ``fine``."""
+        only the capacity rows their classes use are kept (``rows_kept``)."""
         self.c = c
         live = np.flatnonzero(c.legal.any(axis=1))
         if cases is not None:
@@ -211,7 +210,6 @@ class PricedModel:
         # one (cn 10k at the same prices: 5,884,059 -> 5,859,228, for twice the time, more
         # on a book whose contacts need spacing: the search's last evaluation only)
         self.l0_fine = [np.full(n_c, x) for x in np.geomspace(0.1, 6.0, 6)]
-        self.fine = fine
         self.last_met = 0.0
 
     # --- helpers ---------------------------------------------------------------------------
@@ -331,11 +329,10 @@ class PricedModel:
 
     # --- the relaxation ----------------------------------------------------------------------
     def evaluate(self, lam: np.ndarray, nu: float = 0.0, met: int = 0, want_usage: bool = False,
-                 fine: bool | None = None):
+                 fine: bool = False):
         """Bound at ``(lam, nu)``; with ``want_usage`` also the relaxed optimum's capacity use
         [pools, slots] and its choice per case (option 0/1/2+, chosen items). ``fine``: with
         more tangent points (tighter, about twice the time)."""
-        fine = self.fine if fine is None else fine
         n_c = len(self.cases)
         price = self.class_prices(lam)
         P = price[self.cls_row]

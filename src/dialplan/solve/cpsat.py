@@ -416,7 +416,6 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     # meets more than it was asked for, else to one more than the best plan so far, and the
     # next plan is guided by that (at most four raises; none once the master's columns
     # cannot meet the count asked for).
-    best_met = seed_met
     for raised in range(5):
         if not left("the LP-guided seed"):
             break
@@ -436,8 +435,8 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
             skipped.append("raising the master's obligations")
             log.warning("time limit near: the master's obligations stay at %d", cg.met)
             break
-        best_met = max(best_met, got)
-        cg.raise_met(got if got > cg.met else max(best_met, cg.met) + 1, max(candidates, key=value_of).attempts())
+        top = max(candidates, key=value_of)
+        cg.raise_met(got if got > cg.met else max(value_of(top)[0], cg.met) + 1, top.attempts())
         cg.run(20, tolerance=0.005, deadline=started + 0.7 * wall)
         cg.finish(started + 0.7 * wall)
         if cg.short():
