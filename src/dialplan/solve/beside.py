@@ -15,9 +15,9 @@ import os
 log = logging.getLogger("dialplan")
 
 
-def _child(conn, fn, args) -> None:
+def _child(conn, fn, args, kwargs) -> None:
     try:
-        conn.send(("ok", fn(*args)))
+        conn.send(("ok", fn(*args, **kwargs)))
     except BaseException as exc:  # the parent decides what to do; never a silent loss
         try:
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -29,33 +29,54 @@ def _child(conn, fn, args) -> None:
 
 
 class Beside:
-    """``fn(*args)`` started in a forked process now; ``result()`` waits for it."""
+    """``fn(*args)`` started in a forked process now; ``result()`` waits for it.
 
-    def __init__(self, fn, *args):
+    With ``partial=True`` the function is also given ``post``: what it posts on the way (one
+    value) the caller can take with ``partial()`` before the result is there (``None`` when
+    the work runs in the caller, or the child failed before posting)."""
+
+    def __init__(self, fn, *args, partial: bool = False):
         self.fn, self.args = fn, args
         self.proc = None
+        self.posted = None
+        self.kwargs = {}
+        if partial:
+            self.kwargs["post"] = lambda _value: None  # in the caller: nothing to post to
         if "fork" not in multiprocessing.get_all_start_methods():
             return
         ctx = multiprocessing.get_context("fork")
         try:
             self.recv, send = ctx.Pipe(duplex=False)
-            self.proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True)
+            kwargs = {"post": lambda value: send.send(("partial", value))} if partial else {}
+            self.proc = ctx.Process(target=_child, args=(send, fn, args, kwargs), daemon=True)
             self.proc.start()
             send.close()
         except OSError as exc:
             log.warning("could not start a second process (%s): the work runs in this one", exc)
             self.proc = None
 
+    def _next(self) -> tuple:
+        try:
+            return self.recv.recv()
+        except (EOFError, OSError):
+            return "error", "the process ended without a result"
+
+    def partial(self):
+        """What the child posted on the way (waits for it), else None."""
+        if self.proc is None or self.posted is not None:
+            return None
+        self.posted = self._next()
+        return self.posted[1] if self.posted[0] == "partial" else None
+
     def result(self):
         if self.proc is None:
-            return self.fn(*self.args)
-        try:
-            status, value = self.recv.recv()
-        except (EOFError, OSError):
-            status, value = "error", "the process ended without a result"
+            return self.fn(*self.args, **self.kwargs)
+        status, value = self.posted if self.posted is not None else ("partial", None)
+        while status == "partial":
+            status, value = self._next()
         self.proc.join()
         self.recv.close()
         if status == "ok":
             return value
         log.warning("work in the second process failed (%s): running it in this one", value)
-        return self.fn(*self.args)
+        return self.fn(*self.args, **self.kwargs)

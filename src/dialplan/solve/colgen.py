@@ -418,7 +418,7 @@ def sample_cases(c, n_target: int = SAMPLE_CASES, seed: int = 0) -> tuple[np.nda
 
 
 def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = None,
-                    n_sample: int = SAMPLE_CASES):
+                    n_sample: int = SAMPLE_CASES, post=None):
     """Prices for a large book from a sample of it, and the whole book's bound at them:
     ``(bound, lam, nu, evaluations)``.
 
@@ -427,7 +427,8 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
     prices are then scaled (golden sections on log scales: the obligation price, the seat
     prices, the obligation price again) to the lowest bound of the whole book. The bound is valid whatever the prices:
     the sample only has to find good ones, and a sample of a few thousand cases prices seats
-    about as well as the whole book does (docs/solver.md)."""
+    about as well as the whole book does (docs/solver.md). ``post``: called with the sample's
+    seat prices as soon as they are found (the planner's priced plan starts from them)."""
     from .bound import ChunkedModel, free_credits
 
     started = time.perf_counter()
@@ -457,6 +458,8 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
         lam = full_lam
     log.info("sample of %d cases (%.1f%%): bound %.0f after %d evaluations, %.1f s", len(sm.cases), 100 * frac, _b, evals,
              time.perf_counter() - started)
+    if post is not None:
+        post(lam)  # the seats' prices, before the whole book's search scales them (a plan can use them)
     full = ChunkedModel(c)
     t0 = time.perf_counter()
     best = [full.evaluate(lam, nu, met), lam, nu]

@@ -488,26 +488,42 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
                    sharded: bool = False):
     """A book of more than LARGE_BOOK cases: the seats are priced from a sample of the cases
     in a second process (``colgen.price_by_sample``: the bound and the prices) while this
-    one repairs the obligation flow's plan, fills it and builds the hopper seed (a sharded
-    book's plan comes repaired and filled)."""
+    one builds the hopper seed; the sample's prices then guide this process's plan
+    (``heuristics.priced_plan``) while the second one scales them to the whole book's bound.
+    A sharded book's plan comes from its shards, repaired and filled."""
     from .beside import Beside
     from .bound import capacity_rows, class_prices
     from .colgen import price_by_sample
-    from .heuristics import hopper, obligations_met, repair_obligations
+    from .heuristics import hopper, obligations_met, priced_plan, repair_obligations
 
     m0 = obligations_met(c, flowed)
     # the prices must be back when this process has done its own work: 80% of the time
-    pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.8 * wall)
+    pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.8 * wall, partial=True)
     note(f"{'shards' if sharded else 'obligation flow'}: {m0:,} obligations; pricing the seats from a sample of cases (second process)")
-    if not sharded and left("the obligation repair"):
-        repair_obligations(c, flowed, deadline=started + wall)
-    candidates = [flowed if sharded else greedy(c, flowed), hopper(c)]
+    # the dialer's own plan is a seed: the plan of record never meets fewer obligations
+    candidates = [hopper(c)]
+    A, cap = capacity_rows(c)
+    # the sample's seat prices as they come, before the whole book's search scales them (in
+    # this process when there is no second one: then the final prices)
+    sample_lam = pricing.partial()
+    priced = pricing.result() if sample_lam is None else None
+    if not sharded and left("the priced plan"):
+        # the obligations take the quiet slots, the busy ones stay for the attempts worth most
+        mu0 = class_prices(A, cap, priced[1] if sample_lam is None else sample_lam)
+        candidates.append(priced_plan(c, np.where(np.isfinite(mu0), mu0, 0.0), prune=True, deadline=started + wall))
+        note("priced plan: {:,} obligations, {:,.0f} expected".format(*value_of(candidates[-1])))
+    elif not sharded:
+        # no time for it: the unpriced flow's plan, repaired and filled
+        if left("the obligation repair"):
+            repair_obligations(c, flowed, deadline=started + wall)
+        candidates.append(greedy(c, flowed))
+    if sharded:
+        candidates.append(flowed)
     book = max(candidates, key=value_of)
     chosen_met, chosen_value = value_of(book)
-    note(f"best seed: {chosen_met:,} obligations, {chosen_value:,.0f} expected; waiting for the prices")
-    bound, lam, nu, evals = pricing.result()
+    note(f"best plan: {chosen_met:,} obligations, {chosen_value:,.0f} expected; waiting for the bound")
+    bound, lam, nu, evals = pricing.result() if priced is None else priced
     note(f"bound {bound + nu * (m0 - chosen_met):,.0f} after {evals} evaluations")
-    A, cap = capacity_rows(c)
     mu = class_prices(A, cap, lam)
     mu = np.where(np.isfinite(mu), mu, 0.0)
     return _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress,

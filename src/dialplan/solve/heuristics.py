@@ -147,7 +147,7 @@ class CaseOptions:
 
 
 def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None,
-           cases: np.ndarray | None = None) -> Book:
+           cases: np.ndarray | None = None, retry: bool = True) -> Book:
     """Callbacks, then obligations, then value, one attempt at a time.
 
     Obligations are met cheapest first (fewest attempts owed, then the most valuable case),
@@ -158,14 +158,14 @@ def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None
 
     With slot prices ``mu`` (per eligibility class and slot, e.g. the bound's capacity
     prices) each case tries its slots in order of priced gain ``value * q - mu``, so cheap
-    obligations take quiet slots and leave the busy ones to the cases worth most there.
-    ``cases``: only the accounts of this mask (a shard of a large book)."""
+    obligations take quiet slots and leave the busy ones to the cases worth most there; a
+    case whose obligation does not fit that way tries again in order of likelihood (unless
+    ``retry`` is off). ``cases``: only the accounts of this mask (a shard of a large book)."""
     if book is None:
         book = Book(c)
         place_callbacks(c, book, cases)
     need = obligation_need(c)
     options = CaseOptions(c, mu, cases)
-    by_q = CaseOptions(c, None, cases) if mu is not None else options
     # phase 1: obligations, cheapest first, all or nothing
     owed = [a for a in options if need[a] > len(book.case_attempts.get(a, []))]
     owed.sort(key=lambda a: (need[a] - len(book.case_attempts.get(a, [])), -c.value[a], a))
@@ -192,9 +192,11 @@ def greedy(c: Candidates, book: Book | None = None, mu: np.ndarray | None = None
     # priced slots first (cheap obligations take quiet slots); a case that does not fit
     # that way tries again in order of likelihood, where seats are freer for it
     failed = [a for a in owed if book.free.any() and not owe(a, options[a])]
-    for a in failed:
-        if book.free.any() and mu is not None:
-            owe(a, by_q[a])
+    if retry and failed and mu is not None and book.free.any():
+        by_q = CaseOptions(c, None, cases)
+        for a in failed:
+            if book.free.any():
+                owe(a, by_q[a])
     # phase 2: value
     heap: list = []
     first_q = options.first_q()
@@ -251,7 +253,7 @@ FLOW_TOP = 8
 
 
 def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = False,
-                     cases: np.ndarray | None = None) -> None:
+                     cases: np.ndarray | None = None, mu: np.ndarray | None = None) -> None:
     """Frequency obligations by min-cost flow: the most obligations the seats can carry, and
     among those the most expected value.
 
@@ -259,7 +261,8 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
     ``BIG / owed`` so a case owing one attempt is worth the same per unit of capacity as
     one owing two, and a met obligation outweighs any value) -> (eligibility class, slot)
     (one unit per slot: one attempt of a case at a time; cost: minus the value of the case's
-    best number in that slot) -> (seat group, slot) -> sink (the group's spare capacity), and
+    best number in that slot, less the slot's price ``mu`` of the case's class when given)
+    -> (seat group, slot) -> sink (the group's spare capacity), and
     a free source -> sink arc so no flow is forced. A case whose units do not cover all it
     owes gets none (all or nothing); freed capacity goes to the next round. The book then
     checks every rule (contact caps, gaps, continuity) and keeps a case only when all its
@@ -323,8 +326,11 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
         base_grp = base_cls + n_cls * n_s
         owed = owe[cases]
         credit = (10**9 // np.maximum(owed, 1)).astype(np.int64)
-        vmax = float(max(np.max(c.value[cases, None] * np.maximum(best_q, 0)), 1e-9))
-        val = np.round(c.value[cases[ci]] * best_q[ci, ti] / vmax * 10**6).astype(np.int64)
+        gain = c.value[cases[ci]] * best_q[ci, ti]
+        if mu is not None:
+            gain = gain - mu[cls[ci], ti]
+        vmax = float(max(np.max(np.abs(gain)) if len(gain) else 0.0, 1e-9))
+        val = np.round(gain / vmax * 10**6).astype(np.int64)
         cg_c, cg_g = np.nonzero(c.class_groups)
         cg_t = np.repeat(np.arange(n_s)[None, :], len(cg_c), axis=0).reshape(-1)
         cg_c, cg_g = np.repeat(cg_c, n_s), np.repeat(cg_g, n_s)
@@ -409,6 +415,25 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
         if added == 0:
             break
     return book
+
+
+def priced_plan(c: Candidates, mu: np.ndarray, prune: bool = False, max_seats: int = 8,
+                deadline: float | None = None, cases: np.ndarray | None = None) -> Book:
+    """A plan guided by slot prices ``mu`` (per eligibility class and slot): callbacks, the
+    obligation flow with each arc's value less its slot's price (obligations take the quiet
+    slots), the obligation repair and the priced greedy fill. The busy slots stay for the
+    attempts worth most there: at a 3,000-case sample's prices, the us 100k book 49,235
+    obligations and 8.03M expected against the unpriced flow, repair and fill's 49,216 and
+    6.53M; the cn 100k book 68,222 and 54.83M against 68,154 and 54.90M."""
+    book = Book(c)
+    place_callbacks(c, book, cases)
+    flow_obligations(c, book, prune=prune, cases=cases, mu=mu)
+    # the repair before the fill (obligations first: the fill would take the seats the
+    # repair needs)
+    repair_obligations(c, book, max_seats=max_seats, deadline=deadline, cases=cases)
+    # no second try in order of likelihood for the cases still owing: the repair has tried
+    # them (cn 100k: 68,215 obligations in 10 s, against 68,222 in 14 s)
+    return greedy(c, book, mu=mu, cases=cases, retry=False)
 
 
 def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: float | None = None,
