@@ -283,8 +283,9 @@ def test_large_book_path_on_the_example(tmp_path, monkeypatch):
     monkeypatch.setattr(cpsat, "LARGE_BOOK", 500)
     monkeypatch.setattr(shards, "SHARD_CASES", 600)
     assert shards.n_shards(len(live)) >= 2
-    book = shards.sharded_seed(c, shards.n_shards(len(live)))
-    seat_shard, case_shard = shards.make_shards(c, shards.n_shards(len(live)))
+    n = shards.n_shards(len(live))
+    seat_shard, case_shard = shards.make_shards(c, n)
+    book = shards.merged(c, shards.shard_plans(c, seat_shard, case_shard, list(range(n))))
     arr = book.attempts()
     assert len(arr) and (seat_shard[arr["seat"]] == case_shard[arr["account"]]).all()
     res = run_plan(example, day, tmp_path / "plan", solver="cpsat", time_limit=30)

@@ -29,17 +29,17 @@ def _child(conn, fn, args, kwargs) -> None:
 
 
 class Beside:
-    """``fn(*args)`` started in a forked process now; ``result()`` waits for it.
+    """``fn(*args, **kwargs)`` started in a forked process now; ``result()`` waits for it.
 
     With ``partial=True`` the function is also given ``post``: what it posts on the way (one
     value) the caller can take with ``partial()`` before the result is there (``None`` when
     the work runs in the caller, or the child failed before posting)."""
 
-    def __init__(self, fn, *args, partial: bool = False):
+    def __init__(self, fn, *args, partial: bool = False, **kwargs):
         self.fn, self.args = fn, args
         self.proc = None
         self.posted = None
-        self.kwargs = {}
+        self.kwargs = dict(kwargs)
         if partial:
             self.kwargs["post"] = lambda _value: None  # in the caller: nothing to post to
         if "fork" not in multiprocessing.get_all_start_methods():
@@ -47,7 +47,8 @@ class Beside:
         ctx = multiprocessing.get_context("fork")
         try:
             self.recv, send = ctx.Pipe(duplex=False)
-            kwargs = {"post": lambda value: send.send(("partial", value))} if partial else {}
+            if partial:
+                kwargs = {**kwargs, "post": lambda value: send.send(("partial", value))}
             self.proc = ctx.Process(target=_child, args=(send, fn, args, kwargs), daemon=True)
             self.proc.start()
             send.close()

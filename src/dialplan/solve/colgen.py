@@ -398,10 +398,16 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
 SAMPLE_CASES = 3_000  # cases in the sample whose column generation prices a large book's seats
 
 
-def sample_cases(c, n_target: int = SAMPLE_CASES, seed: int = 0) -> tuple[np.ndarray, float]:
+def sample_cases(c, n_target: int = SAMPLE_CASES, seed: int = 0, within: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """A random sample of the callable cases, the same share of every eligibility class
-    (rounded at random, so each class's expected count is exact): (account mask, share)."""
+    (rounded at random, so each class's expected count is exact): (account mask, share of
+    the book's capacity the sample gets). ``within``: drawn from the accounts of this mask
+    only (the first shards of a book too large to plan at once: they stand for the book,
+    so the sample's share is its size against the whole book's)."""
     live = np.unique(c.contact_account[c.legal.any(axis=1)])
+    n_live = len(live)
+    if within is not None:
+        live = live[within[live]]
     mask = np.zeros(c.n_accounts, dtype=bool)
     if len(live) == 0:
         return mask, 1.0
@@ -414,11 +420,11 @@ def sample_cases(c, n_target: int = SAMPLE_CASES, seed: int = 0) -> tuple[np.nda
     per_class = np.bincount(cls, minlength=c.class_groups.shape[0])
     quota = np.floor(frac * per_class + rng.random(len(per_class)))
     mask[live[rank < quota[cls]]] = True
-    return mask, frac
+    return mask, frac * len(live) / n_live
 
 
 def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = None,
-                    n_sample: int = SAMPLE_CASES, post=None):
+                    n_sample: int = SAMPLE_CASES, post=None, within: np.ndarray | None = None):
     """Prices for a large book from a sample of it, and the whole book's bound at them:
     ``(bound, lam, nu, evaluations)``.
 
@@ -428,12 +434,13 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
     prices, the obligation price again) to the lowest bound of the whole book. The bound is valid whatever the prices:
     the sample only has to find good ones, and a sample of a few thousand cases prices seats
     about as well as the whole book does (docs/solver.md). ``post``: called with the sample's
-    seat prices as soon as they are found (the planner's priced plan starts from them)."""
+    seat prices as soon as they are found (the planner's priced plan starts from them).
+    ``within``: the sample is drawn from these accounts only (``sample_cases``)."""
     from .bound import ChunkedModel, free_credits
 
     started = time.perf_counter()
     end = np.inf if deadline is None else deadline
-    mask, frac = sample_cases(c, n_sample)
+    mask, frac = sample_cases(c, n_sample, within=within)
     full_free = free_credits(c)
     sm = PricedModel(c, cases=mask, scale=frac, sample=True)
     met_s = sm.free_credits + frac * (met - full_free)

@@ -30,7 +30,7 @@ from ..candidates import Candidates
 from .book import Book
 from .bound import LARGE_BOOK, PricedModel, callable_cases
 from .heuristics import greedy, obligation_need
-from .shards import n_shards, sharded_seed
+from .shards import n_shards
 
 ELL_SCALE = 1_000
 log = logging.getLogger("dialplan")
@@ -380,10 +380,10 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     n_cases = callable_cases(c)
     large = n_cases > LARGE_BOOK
     if large and n_shards(n_cases) > 1:
-        # a very large book: shards planned two at a time, then priced as a whole
+        # a very large book: shards planned two at a time, the first two without prices
         note(f"planning {n_shards(n_cases)} shards of the book")
-        book = sharded_seed(c, n_shards(n_cases), deadline=started + 0.5 * wall, note=note)
-        return _improve_large(c, book, started, wall, time_limit, seed, value_of, note, left, skipped, progress, True)
+        return _improve_large(c, None, started, wall, time_limit, seed, value_of, note, left, skipped, progress,
+                              n_shards(n_cases))
     flowed = Book(c)
     place_callbacks(c, flowed)
     flow_obligations(c, flowed, prune=large)
@@ -485,40 +485,66 @@ def _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, 
 
 
 def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, left, skipped, progress,
-                   sharded: bool = False):
+                   shards: int = 1):
     """A book of more than LARGE_BOOK cases: the seats are priced from a sample of the cases
     in a second process (``colgen.price_by_sample``: the bound and the prices) while this
     one builds the hopper seed; the sample's prices then guide this process's plan
     (``heuristics.priced_plan``) while the second one scales them to the whole book's bound.
-    A sharded book's plan comes from its shards, repaired and filled."""
+
+    A book of ``shards`` > 1 shards (``flowed`` is None): the first two shards are planned
+    without prices, two at a time; the sample is drawn from their cases (they stand for the
+    book: every shard holds the same share of every team) and the other shards are planned
+    at its prices, two at a time beside the bound's search."""
     from .beside import Beside
     from .bound import capacity_rows, class_prices
     from .colgen import price_by_sample
-    from .heuristics import hopper, obligations_met, priced_plan, repair_obligations
+    from .heuristics import greedy, hopper, obligations_met, priced_plan, repair_obligations
+    from .shards import make_shards, merged, shard_plans
 
-    m0 = obligations_met(c, flowed)
+    within = None
+    if shards > 1:
+        seat_shard, case_shard = make_shards(c, shards)
+        pilot = shard_plans(c, seat_shard, case_shard, [0, 1], deadline=started + 0.5 * wall, note=note)
+        flowed = merged(c, pilot)
+        within = case_shard <= 1
+        # the whole book's obligations, estimated from the first two shards: the bound found
+        # for this count is moved to the plan's own count exactly (its obligation term)
+        m0 = obligations_met(c, flowed) * shards / 2
+    else:
+        m0 = obligations_met(c, flowed)
     # the prices must be back when this process has done its own work: 80% of the time
-    pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.8 * wall, partial=True)
-    note(f"{'shards' if sharded else 'obligation flow'}: {m0:,} obligations; pricing the seats from a sample of cases (second process)")
+    pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.8 * wall, partial=True, within=within)
+    note(f"{'first two shards' if shards > 1 else 'obligation flow'}: {obligations_met(c, flowed):,} obligations; "
+         "pricing the seats from a sample of cases (second process)")
     # the dialer's own plan is a seed: the plan of record never meets fewer obligations
-    candidates = [hopper(c)]
+    # (a sharded book: when there is time left for it)
+    candidates = [hopper(c)] if shards == 1 else []
     A, cap = capacity_rows(c)
     # the sample's seat prices as they come, before the whole book's search scales them (in
     # this process when there is no second one: then the final prices)
     sample_lam = pricing.partial()
     priced = pricing.result() if sample_lam is None else None
-    if not sharded and left("the priced plan"):
+    mu0 = class_prices(A, cap, priced[1] if sample_lam is None else sample_lam)
+    mu0 = np.where(np.isfinite(mu0), mu0, 0.0)
+    if shards > 1:
+        # the other shards at the sample's prices (no time left: without them)
+        rest = list(range(2, shards))
+        timely = left("the priced shards")
+        plans = shard_plans(c, seat_shard, case_shard, rest, deadline=started + 0.6 * wall, note=note,
+                            mu=mu0 if timely else None)
+        candidates.append(merged(c, pilot + plans))
+        note("shards at the sample's prices: {:,} obligations, {:,.0f} expected".format(*value_of(candidates[-1])))
+        if left("the hopper seed"):
+            candidates.append(hopper(c))
+    elif left("the priced plan"):
         # the obligations take the quiet slots, the busy ones stay for the attempts worth most
-        mu0 = class_prices(A, cap, priced[1] if sample_lam is None else sample_lam)
-        candidates.append(priced_plan(c, np.where(np.isfinite(mu0), mu0, 0.0), prune=True, deadline=started + wall))
+        candidates.append(priced_plan(c, mu0, prune=True, deadline=started + wall))
         note("priced plan: {:,} obligations, {:,.0f} expected".format(*value_of(candidates[-1])))
-    elif not sharded:
+    else:
         # no time for it: the unpriced flow's plan, repaired and filled
         if left("the obligation repair"):
             repair_obligations(c, flowed, deadline=started + wall)
         candidates.append(greedy(c, flowed))
-    if sharded:
-        candidates.append(flowed)
     book = max(candidates, key=value_of)
     chosen_met, chosen_value = value_of(book)
     note(f"best plan: {chosen_met:,} obligations, {chosen_value:,.0f} expected; waiting for the bound")

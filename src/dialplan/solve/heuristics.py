@@ -417,15 +417,16 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
     return book
 
 
-def priced_plan(c: Candidates, mu: np.ndarray, prune: bool = False, max_seats: int = 8,
-                deadline: float | None = None, cases: np.ndarray | None = None) -> Book:
-    """A plan guided by slot prices ``mu`` (per eligibility class and slot): callbacks, the
-    obligation flow with each arc's value less its slot's price (obligations take the quiet
-    slots), the obligation repair and the priced greedy fill. The busy slots stay for the
-    attempts worth most there: at a 3,000-case sample's prices, the us 100k book 49,235
-    obligations and 8.03M expected against the unpriced flow, repair and fill's 49,216 and
-    6.53M; the cn 100k book 68,222 and 54.83M against 68,154 and 54.90M."""
-    book = Book(c)
+def priced_plan(c: Candidates, mu: np.ndarray | None, prune: bool = False, max_seats: int = 8,
+                deadline: float | None = None, cases: np.ndarray | None = None, book: Book | None = None) -> Book:
+    """A plan guided by slot prices ``mu`` (per eligibility class and slot; None: unpriced):
+    callbacks, the obligation flow with each arc's value less its slot's price (obligations
+    take the quiet slots), the obligation repair and the priced greedy fill. The busy slots
+    stay for the attempts worth most there: at a 3,000-case sample's prices, the us 100k book
+    49,235 obligations and 8.03M expected against the unpriced flow, repair and fill's 49,216
+    and 6.53M; the cn 100k book 68,222 and 54.83M against 68,154 and 54.90M. ``cases`` and
+    ``book`` (an empty book on a shard's seats): a shard of a large book."""
+    book = Book(c) if book is None else book
     place_callbacks(c, book, cases)
     flow_obligations(c, book, prune=prune, cases=cases, mu=mu)
     # the repair before the fill (obligations first: the fill would take the seats the

@@ -61,37 +61,38 @@ def make_shards(c: Candidates, n: int) -> tuple[np.ndarray, np.ndarray]:
     return seat_shard, case_shard
 
 
-def shard_seed(c: Candidates, seat_mask: np.ndarray, cases: np.ndarray, prune: bool, deadline: float | None) -> np.ndarray:
-    """One shard's plan: callbacks, the obligation flow, the repair and the greedy fill, on
-    the shard's seats and cases only. Returns the book's attempts."""
-    from .heuristics import flow_obligations, greedy, place_callbacks, repair_obligations
+def shard_seed(c: Candidates, seat_mask: np.ndarray, cases: np.ndarray, prune: bool, deadline: float | None,
+               mu: np.ndarray | None = None) -> np.ndarray:
+    """One shard's plan (``heuristics.priced_plan`` on the shard's seats and cases only, with
+    slot prices ``mu`` when given). Returns the book's attempts."""
+    from .heuristics import priced_plan
 
     book = Book(c, seat_rem=c.groups.seat_capacity * seat_mask[:, None], seats=seat_mask)
-    place_callbacks(c, book, cases)
-    flow_obligations(c, book, prune=prune, cases=cases)
-    repair_obligations(c, book, deadline=deadline, cases=cases)
-    greedy(c, book, cases=cases)
-    return book.attempts()
+    return priced_plan(c, mu, prune=prune, deadline=deadline, cases=cases, book=book).attempts()
 
 
-def _seed_list(c: Candidates, seat_shard, case_shard, ids, prune, deadline) -> list:
-    return [shard_seed(c, seat_shard == i, case_shard == i, prune, deadline) for i in ids]
+def _seed_list(c: Candidates, seat_shard, case_shard, ids, prune, deadline, mu) -> list:
+    return [shard_seed(c, seat_shard == i, case_shard == i, prune, deadline, mu) for i in ids]
 
 
-def sharded_seed(c: Candidates, n: int, prune: bool = True, deadline: float | None = None, note=None) -> Book:
-    """The plans of ``n`` shards (half of them in a second process), merged into one book."""
+def shard_plans(c: Candidates, seat_shard: np.ndarray, case_shard: np.ndarray, ids: list, prune: bool = True,
+                deadline: float | None = None, note=None, mu: np.ndarray | None = None) -> list:
+    """The plans (attempt arrays) of the shards ``ids``, every other one in a second process."""
     from .beside import Beside
 
-    seat_shard, case_shard = make_shards(c, n)
-    other = Beside(_seed_list, c, seat_shard, case_shard, list(range(1, n, 2)), prune, deadline)
+    other = Beside(_seed_list, c, seat_shard, case_shard, ids[1::2], prune, deadline, mu)
     mine = []
-    for i in range(0, n, 2):
-        mine.append(shard_seed(c, seat_shard == i, case_shard == i, prune, deadline))
+    for i in ids[::2]:
+        mine.append(shard_seed(c, seat_shard == i, case_shard == i, prune, deadline, mu))
         if note:
-            note(f"shard {i + 1} of {n} planned")
-    theirs = other.result()
+            note(f"shard {i + 1} of {len(np.unique(seat_shard[seat_shard >= 0]))} planned")
+    return mine + other.result()
+
+
+def merged(c: Candidates, plans: list) -> Book:
+    """One book of the shards' plans (disjoint seats and cases)."""
     book = Book(c)
-    for atts in mine + theirs:
+    for atts in plans:
         for a, k, t, s, r in zip(atts["account"].tolist(), atts["cand"].tolist(), atts["slot"].tolist(),
                                  atts["seat"].tolist(), atts["reason"].tolist()):
             book.add(a, k, t, s, r)
