@@ -104,21 +104,29 @@ def test_flow_sends_obligations_to_cheap_slots(tmp_path):
         assert [t for _k, t, _s, _r in book.case_attempts[2]] == [cheap]
 
 
-def _post_then_return(x, post):
+def _post_then_return(x, post, inbox):
+    import time
+
     post(x + 1)
+    waited = time.monotonic() + 60
+    while inbox() is None and time.monotonic() < waited:
+        time.sleep(0.01)
+    return x + 2, inbox()
+
+
+def _return_only(x, post, inbox):
     return x + 2
 
 
-def _return_only(x, post):
-    return x + 2
-
-
-def test_beside_passes_a_partial_result_then_the_result():
+def test_beside_passes_partial_results_both_ways():
+    """The child posts a value on the way, the caller takes it and tells the child a value
+    back, which the child finds in its inbox before it returns."""
     from dialplan.solve.beside import Beside
 
     job = Beside(_post_then_return, 40, partial=True)
     assert job.partial() == 41
-    assert job.result() == 42
+    job.tell(7)
+    assert job.result() == (42, 7)
     # a function that posts nothing: no partial result, the result all the same
     job = Beside(_return_only, 40, partial=True)
     assert job.partial() is None
@@ -241,7 +249,7 @@ def test_sample_prices_give_a_valid_bound(tmp_path, seed):
     plan = greedy(c)
     arr = plan.attempts()
     met = 0  # the bound for every plan (the brute force ignores obligations)
-    bound, lam, nu, _evals = price_by_sample(c, met, arr, n_sample=2)
+    bound, lam, nu, _evals, _met = price_by_sample(c, met, arr, n_sample=2)
     assert bound >= optimum - 1e-9 >= expected_recovery(c, arr["account"], arr["cand"], arr["slot"]) - 1e-9
     # the search's last evaluation has more tangent points: never above the plain one
     whole = PricedModel(c).evaluate(lam, nu, met)[0]

@@ -28,33 +28,61 @@ def _child(conn, fn, args, kwargs) -> None:
         os._exit(0)  # no atexit handlers or buffered output of the parent run twice
 
 
+_last_told: dict = {}
+
+
+def _latest(conn):
+    """The latest value sent down ``conn`` (in the child), or None; never waits."""
+    while conn.poll():
+        try:
+            _last_told[id(conn)] = conn.recv()
+        except (EOFError, OSError):
+            break
+    return _last_told.get(id(conn))
+
+
 class Beside:
     """``fn(*args, **kwargs)`` started in a forked process now; ``result()`` waits for it.
 
-    With ``partial=True`` the function is also given ``post``: what it posts on the way (one
-    value) the caller can take with ``partial()`` before the result is there (``None`` when
-    the work runs in the caller, or the child failed before posting)."""
+    With ``partial=True`` the function is also given ``post`` and ``inbox``: what it posts on
+    the way (one value) the caller can take with ``partial()`` before the result is there
+    (``None`` when the work runs in the caller, or the child failed before posting); what the
+    caller sends with ``tell`` the function finds by calling ``inbox()`` (the latest value
+    told, or None: it never waits)."""
 
     def __init__(self, fn, *args, partial: bool = False, **kwargs):
         self.fn, self.args = fn, args
         self.proc = None
         self.posted = None
+        self.told = None
         self.kwargs = dict(kwargs)
         if partial:
-            self.kwargs["post"] = lambda _value: None  # in the caller: nothing to post to
+            # in the caller: nothing to post to, and what was told is known already
+            self.kwargs.update(post=lambda _value: None, inbox=lambda: self.told)
         if "fork" not in multiprocessing.get_all_start_methods():
             return
         ctx = multiprocessing.get_context("fork")
         try:
             self.recv, send = ctx.Pipe(duplex=False)
             if partial:
-                kwargs = {**kwargs, "post": lambda value: send.send(("partial", value))}
+                inbox_recv, self.outbox = ctx.Pipe(duplex=False)
+                kwargs = {**kwargs, "post": lambda value: send.send(("partial", value)),
+                          "inbox": lambda: _latest(inbox_recv)}
             self.proc = ctx.Process(target=_child, args=(send, fn, args, kwargs), daemon=True)
             self.proc.start()
             send.close()
         except OSError as exc:
             log.warning("could not start a second process (%s): the work runs in this one", exc)
             self.proc = None
+
+    def tell(self, value) -> None:
+        """Send ``value`` to the function's ``inbox`` (a child that has ended ignores it)."""
+        self.told = value
+        if self.proc is not None and hasattr(self, "outbox"):
+            try:
+                self.outbox.send(value)
+            except (BrokenPipeError, OSError):
+                pass
 
     def _next(self) -> tuple:
         try:

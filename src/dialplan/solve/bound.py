@@ -487,7 +487,7 @@ def upper_bound(c: Candidates, met: int = 0, plan_attempts=None, rounds: int = 4
     from .colgen import price_by_columns, price_by_sample
 
     if callable_cases(c) > LARGE_BOOK:
-        bound, lam, nu, _evals = price_by_sample(c, met, plan_attempts, deadline=deadline)
+        bound, lam, nu, _evals, _met = price_by_sample(c, met, plan_attempts, deadline=deadline)
         return bound, lam, nu
     model = PricedModel(c)
     if len(model.cases) == 0 or model.n_pools == 0:

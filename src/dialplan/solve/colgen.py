@@ -424,9 +424,9 @@ def sample_cases(c, n_target: int = SAMPLE_CASES, seed: int = 0, within: np.ndar
 
 
 def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = None,
-                    n_sample: int = SAMPLE_CASES, post=None, within: np.ndarray | None = None):
+                    n_sample: int = SAMPLE_CASES, post=None, within: np.ndarray | None = None, inbox=None):
     """Prices for a large book from a sample of it, and the whole book's bound at them:
-    ``(bound, lam, nu, evaluations)``.
+    ``(bound, lam, nu, evaluations, met)``, the bound for plans meeting ``met`` obligations.
 
     Column generation runs on a random sample of ``n_sample`` cases (the same share of every
     class) with that share of every seat's capacity and of the obligations to meet; its
@@ -435,7 +435,9 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
     the sample only has to find good ones, and a sample of a few thousand cases prices seats
     about as well as the whole book does (docs/solver.md). ``post``: called with the sample's
     seat prices as soon as they are found (the planner's priced plan starts from them).
-    ``within``: the sample is drawn from these accounts only (``sample_cases``)."""
+    ``within``: the sample is drawn from these accounts only (``sample_cases``). ``inbox``:
+    called before each evaluation of the whole book; a count it returns (the plan's own, once
+    known) replaces ``met`` for the rest of the search (the returned ``met`` says which)."""
     from .bound import ChunkedModel, free_credits
 
     started = time.perf_counter()
@@ -477,7 +479,13 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
         return golden_section(f, lo, hi, steps, lambda: time.perf_counter() + one > end, fallback=1.0)
 
     def probe(lam_, nu_):
-        nonlocal evals
+        nonlocal evals, met
+        told = inbox() if inbox is not None else None
+        if told is not None and told != met:
+            # the plan's own count is known: the best bound so far moves to it exactly (its
+            # obligation term), and the search goes on for that count
+            best[0] += best[2] * (met - told)
+            met = told
         evals += 1
         value = full.evaluate(lam_, nu_, met)
         if value < best[0]:
@@ -493,6 +501,6 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
         # the last evaluation with more tangent points (about twice the time): tighter
         best[0] = min(best[0], full.evaluate(best[1], best[2], met, fine=True))
         evals += 1
-    log.info("whole book at the sample's prices: bound %.0f after %d evaluations, %.1f s", best[0], evals,
-             time.perf_counter() - started)
-    return best[0], best[1], best[2], evals
+    log.info("whole book at the sample's prices: bound %.0f for %.0f obligations after %d evaluations, %.1f s",
+             best[0], met, evals, time.perf_counter() - started)
+    return best[0], best[1], best[2], evals, met

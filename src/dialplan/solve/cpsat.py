@@ -533,12 +533,14 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
         plans = shard_plans(c, seat_shard, case_shard, rest, deadline=started + 0.6 * wall, note=note,
                             mu=mu0 if timely else None)
         candidates.append(merged(c, pilot + plans))
+        pricing.tell(value_of(candidates[-1])[0])  # the bound's last searches are for this count
         note("shards at the sample's prices: {:,} obligations, {:,.0f} expected".format(*value_of(candidates[-1])))
         if left("the hopper seed"):
             candidates.append(hopper(c))
     elif left("the priced plan"):
         # the obligations take the quiet slots, the busy ones stay for the attempts worth most
         candidates.append(priced_plan(c, mu0, prune=True, deadline=started + wall))
+        pricing.tell(value_of(candidates[-1])[0])  # the bound's last searches are for this count
         note("priced plan: {:,} obligations, {:,.0f} expected".format(*value_of(candidates[-1])))
     else:
         # no time for it: the unpriced flow's plan, repaired and filled
@@ -548,9 +550,10 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
     book = max(candidates, key=value_of)
     chosen_met, chosen_value = value_of(book)
     note(f"best plan: {chosen_met:,} obligations, {chosen_value:,.0f} expected; waiting for the bound")
-    bound, lam, nu, evals = pricing.result() if priced is None else priced
-    note(f"bound {bound + nu * (m0 - chosen_met):,.0f} after {evals} evaluations")
+    # the bound for plans meeting m_b obligations (m0, or the count told meanwhile)
+    bound, lam, nu, evals, m_b = pricing.result() if priced is None else priced
+    note(f"bound {bound + nu * (m_b - chosen_met):,.0f} after {evals} evaluations")
     mu = class_prices(A, cap, lam)
     mu = np.where(np.isfinite(mu), mu, 0.0)
     return _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress,
-                   [(bound, lam, nu, m0)])
+                   [(bound, lam, nu, m_b)])
