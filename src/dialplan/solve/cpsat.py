@@ -507,14 +507,13 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
         pilot = shard_plans(c, seat_shard, case_shard, [0, 1], deadline=started + 0.5 * wall, note=note)
         flowed = merged(c, pilot)
         within = case_shard <= 1
-        # the whole book's obligations, estimated from the first two shards: the bound found
-        # for this count is moved to the plan's own count exactly (its obligation term)
-        m0 = obligations_met(c, flowed) * shards / 2
-    else:
-        m0 = obligations_met(c, flowed)
+    met_seed = obligations_met(c, flowed)
+    # a sharded book's obligations are estimated from the first two shards: the bound found
+    # for this count moves to the plan's own count exactly (its obligation term)
+    m0 = met_seed * shards / 2 if shards > 1 else met_seed
     # the prices must be back when this process has done its own work: 80% of the time
     pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.8 * wall, partial=True, within=within)
-    note(f"{'first two shards' if shards > 1 else 'obligation flow'}: {obligations_met(c, flowed):,} obligations; "
+    note(f"{'first two shards' if shards > 1 else 'obligation flow'}: {met_seed:,} obligations; "
          "pricing the seats from a sample of cases (second process)")
     # the dialer's own plan is a seed: the plan of record never meets fewer obligations
     # (a sharded book: when there is time left for it)
