@@ -424,7 +424,8 @@ def sample_cases(c, n_target: int = SAMPLE_CASES, seed: int = 0, within: np.ndar
 
 
 def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = None,
-                    n_sample: int = SAMPLE_CASES, post=None, within: np.ndarray | None = None, inbox=None):
+                    n_sample: int = SAMPLE_CASES, post=None, within: np.ndarray | None = None, inbox=None,
+                    whole: bool = True):
     """Prices for a large book from a sample of it, and the whole book's bound at them:
     ``(bound, lam, nu, evaluations, met)``, the bound for plans meeting ``met`` obligations.
 
@@ -437,7 +438,8 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
     seat prices as soon as they are found (the planner's priced plan starts from them).
     ``within``: the sample is drawn from these accounts only (``sample_cases``). ``inbox``:
     called before each evaluation of the whole book; a count it returns (the plan's own, once
-    known) replaces ``met`` for the rest of the search (the returned ``met`` says which)."""
+    known) replaces ``met`` for the rest of the search (the returned ``met`` says which).
+    ``whole=False``: the sample's prices only (no bound of the whole book: it is None)."""
     from .bound import ChunkedModel, free_credits
 
     started = time.perf_counter()
@@ -469,6 +471,8 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
              time.perf_counter() - started)
     if post is not None:
         post(lam)  # the seats' prices, before the whole book's search scales them (a plan can use them)
+    if not whole:
+        return None, lam, nu, evals, met
     full = ChunkedModel(c)
     t0 = time.perf_counter()
     best = [full.evaluate(lam, nu, met), lam, nu]

@@ -492,67 +492,70 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
     (``heuristics.priced_plan``) while the second one scales them to the whole book's bound.
 
     A book of ``shards`` > 1 shards (``flowed`` is None): the first two shards are planned
-    without prices, two at a time; the sample is drawn from their cases (they stand for the
-    book: every shard holds the same share of every team) and the other shards are planned
-    at its prices, two at a time beside the bound's search."""
+    without prices, two at a time; a sample drawn from their cases (they stand for the book:
+    every shard holds the same share of every team) prices the seats for the other shards,
+    planned two at a time; then a sample of the whole book prices the seats for the bound,
+    as on an unsharded book, while this process builds the hopper seed."""
     from .beside import Beside
     from .bound import capacity_rows, class_prices
     from .colgen import price_by_sample
     from .heuristics import greedy, hopper, obligations_met, priced_plan, repair_obligations
     from .shards import make_shards, merged, shard_plans
 
-    within = None
+    A, cap = capacity_rows(c)
+
+    def slot_prices(lam):
+        mu_ = class_prices(A, cap, lam)
+        return np.where(np.isfinite(mu_), mu_, 0.0)
+
+    candidates = []
     if shards > 1:
         seat_shard, case_shard = make_shards(c, shards)
         pilot = shard_plans(c, seat_shard, case_shard, [0, 1], deadline=started + 0.5 * wall, note=note)
-        flowed = merged(c, pilot)
-        within = case_shard <= 1
-    met_seed = obligations_met(c, flowed)
-    # a sharded book's obligations are estimated from the first two shards: the bound found
-    # for this count moves to the plan's own count exactly (its obligation term)
-    m0 = met_seed * shards / 2 if shards > 1 else met_seed
+        first = merged(c, pilot)
+        m_first = obligations_met(c, first)
+        note(f"first two shards: {m_first:,} obligations; pricing the seats from a sample of their cases")
+        # the sample's prices only (no bound): the whole book's obligations estimated from
+        # the two shards'
+        _b, lam0, _nu, _e, _m = price_by_sample(c, m_first * shards / 2, first.attempts(), started + 0.6 * wall,
+                                                within=case_shard <= 1, whole=False)
+        timely = left("the priced shards")  # no time left: the other shards without prices
+        plans = shard_plans(c, seat_shard, case_shard, list(range(2, shards)), deadline=started + 0.6 * wall,
+                            note=note, mu=slot_prices(lam0) if timely else None)
+        flowed = merged(c, pilot + plans)
+        candidates.append(flowed)
+        note("shards at the sample's prices: {:,} obligations, {:,.0f} expected".format(*value_of(flowed)))
+    m0 = obligations_met(c, flowed)
     # the prices must be back when this process has done its own work: 80% of the time
-    pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.8 * wall, partial=True, within=within)
-    note(f"{'first two shards' if shards > 1 else 'obligation flow'}: {met_seed:,} obligations; "
+    pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.8 * wall, partial=True)
+    note(f"{'all shards' if shards > 1 else 'obligation flow'}: {m0:,} obligations; "
          "pricing the seats from a sample of cases (second process)")
     # the dialer's own plan is a seed: the plan of record never meets fewer obligations
     # (a sharded book: when there is time left for it)
-    candidates = [hopper(c)] if shards == 1 else []
-    A, cap = capacity_rows(c)
-    # the sample's seat prices as they come, before the whole book's search scales them (in
-    # this process when there is no second one: then the final prices)
-    sample_lam = pricing.partial()
-    priced = pricing.result() if sample_lam is None else None
-    mu0 = class_prices(A, cap, priced[1] if sample_lam is None else sample_lam)
-    mu0 = np.where(np.isfinite(mu0), mu0, 0.0)
-    if shards > 1:
-        # the other shards at the sample's prices (no time left: without them)
-        rest = list(range(2, shards))
-        timely = left("the priced shards")
-        plans = shard_plans(c, seat_shard, case_shard, rest, deadline=started + 0.6 * wall, note=note,
-                            mu=mu0 if timely else None)
-        candidates.append(merged(c, pilot + plans))
-        pricing.tell(value_of(candidates[-1])[0])  # the bound's last searches are for this count
-        note("shards at the sample's prices: {:,} obligations, {:,.0f} expected".format(*value_of(candidates[-1])))
-        if left("the hopper seed"):
-            candidates.append(hopper(c))
-    elif left("the priced plan"):
-        # the obligations take the quiet slots, the busy ones stay for the attempts worth most
-        candidates.append(priced_plan(c, mu0, prune=True, deadline=started + wall))
-        pricing.tell(value_of(candidates[-1])[0])  # the bound's last searches are for this count
-        note("priced plan: {:,} obligations, {:,.0f} expected".format(*value_of(candidates[-1])))
-    else:
-        # no time for it: the unpriced flow's plan, repaired and filled
-        if left("the obligation repair"):
-            repair_obligations(c, flowed, deadline=started + wall)
-        candidates.append(greedy(c, flowed))
+    if shards == 1 or left("the hopper seed"):
+        candidates.append(hopper(c))
+    priced = None
+    if shards == 1:
+        # the sample's seat prices as they come, before the whole book's search scales them
+        # (in this process when there is no second one: then the final prices)
+        sample_lam = pricing.partial()
+        priced = pricing.result() if sample_lam is None else None
+        if left("the priced plan"):
+            # the obligations take the quiet slots, the busy ones stay for the attempts worth most
+            candidates.append(priced_plan(c, slot_prices(priced[1] if sample_lam is None else sample_lam),
+                                          prune=True, deadline=started + wall))
+            note("priced plan: {:,} obligations, {:,.0f} expected".format(*value_of(candidates[-1])))
+        else:
+            # no time for it: the unpriced flow's plan, repaired and filled
+            if left("the obligation repair"):
+                repair_obligations(c, flowed, deadline=started + wall)
+            candidates.append(greedy(c, flowed))
     book = max(candidates, key=value_of)
     chosen_met, chosen_value = value_of(book)
+    pricing.tell(chosen_met)  # the bound's last searches are for this count
     note(f"best plan: {chosen_met:,} obligations, {chosen_value:,.0f} expected; waiting for the bound")
     # the bound for plans meeting m_b obligations (m0, or the count told meanwhile)
     bound, lam, nu, evals, m_b = pricing.result() if priced is None else priced
     note(f"bound {bound + nu * (m_b - chosen_met):,.0f} after {evals} evaluations")
-    mu = class_prices(A, cap, lam)
-    mu = np.where(np.isfinite(mu), mu, 0.0)
-    return _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress,
-                   [(bound, lam, nu, m_b)])
+    return _finish(c, book, slot_prices(lam), time_limit, started, wall, seed, value_of, note, left, skipped,
+                   progress, [(bound, lam, nu, m_b)])
