@@ -28,19 +28,6 @@ def _child(conn, fn, args, kwargs) -> None:
         os._exit(0)  # no atexit handlers or buffered output of the parent run twice
 
 
-_last_told: dict = {}
-
-
-def _latest(conn):
-    """The latest value sent down ``conn`` (in the child), or None; never waits."""
-    while conn.poll():
-        try:
-            _last_told[id(conn)] = conn.recv()
-        except (EOFError, OSError):
-            break
-    return _last_told.get(id(conn))
-
-
 class Beside:
     """``fn(*args, **kwargs)`` started in a forked process now; ``result()`` waits for it.
 
@@ -55,6 +42,7 @@ class Beside:
         self.proc = None
         self.posted = None
         self.told = None
+        self.outbox = None  # the caller's end of the pipe to the child's inbox
         self.kwargs = dict(kwargs)
         if partial:
             # in the caller: nothing to post to, and what was told is known already
@@ -66,8 +54,15 @@ class Beside:
             self.recv, send = ctx.Pipe(duplex=False)
             if partial:
                 inbox_recv, self.outbox = ctx.Pipe(duplex=False)
-                kwargs = {**kwargs, "post": lambda value: send.send(("partial", value)),
-                          "inbox": lambda: _latest(inbox_recv)}
+                latest = [None]
+
+                def inbox():
+                    """The latest value told (in the child), or None; never waits."""
+                    while inbox_recv.poll():
+                        latest[0] = inbox_recv.recv()
+                    return latest[0]
+
+                kwargs = {**kwargs, "post": lambda value: send.send(("partial", value)), "inbox": inbox}
             self.proc = ctx.Process(target=_child, args=(send, fn, args, kwargs), daemon=True)
             self.proc.start()
             send.close()
@@ -78,7 +73,7 @@ class Beside:
     def tell(self, value) -> None:
         """Send ``value`` to the function's ``inbox`` (a child that has ended ignores it)."""
         self.told = value
-        if self.proc is not None and hasattr(self, "outbox"):
+        if self.proc is not None and self.outbox is not None:
             try:
                 self.outbox.send(value)
             except (BrokenPipeError, OSError):

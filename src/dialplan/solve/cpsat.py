@@ -522,7 +522,7 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
         timely = left("the priced shards")  # no time left: the other shards without prices
         plans = shard_plans(c, seat_shard, case_shard, list(range(2, shards)), deadline=started + 0.6 * wall,
                             note=note, mu=slot_prices(lam0) if timely else None)
-        flowed = merged(c, pilot + plans)
+        flowed = merged(c, plans, first)  # the first two shards are in already
         candidates.append(flowed)
         note("shards at the sample's prices: {:,} obligations, {:,.0f} expected".format(*value_of(flowed)))
     m0 = obligations_met(c, flowed)

@@ -85,13 +85,13 @@ def shard_plans(c: Candidates, seat_shard: np.ndarray, case_shard: np.ndarray, i
     for i in ids[::2]:
         mine.append(shard_seed(c, seat_shard == i, case_shard == i, prune, deadline, mu))
         if note:
-            note(f"shard {i + 1} of {len(np.unique(seat_shard[seat_shard >= 0]))} planned")
+            note(f"shard {i + 1} of {int(seat_shard.max()) + 1} planned")
     return mine + other.result()
 
 
-def merged(c: Candidates, plans: list) -> Book:
-    """One book of the shards' plans (disjoint seats and cases)."""
-    book = Book(c)
+def merged(c: Candidates, plans: list, book: Book | None = None) -> Book:
+    """One book of the shards' plans (disjoint seats and cases), added to ``book`` when given."""
+    book = Book(c) if book is None else book
     for atts in plans:
         for a, k, t, s, r in zip(atts["account"].tolist(), atts["cand"].tolist(), atts["slot"].tolist(),
                                  atts["seat"].tolist(), atts["reason"].tolist()):
