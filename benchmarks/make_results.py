@@ -120,7 +120,7 @@ def machine_section(records: list[dict], headers: list[dict]) -> list[str]:
         f"- 1-minute load average seen around the runs: {min(loads):.1f} … {max(loads):.1f} (2 cores shared with other engineers' jobs: wall times are noisy, up to about 2× at load 4)" if loads else "- load: not recorded",
         *(code_lines(records) or [f"- code: commit {m.get('commit', DASH)}; uncommitted changes in: {', '.join(m.get('dirty_src') or []) or 'none'}"]),
         f"- python {m.get('python', DASH)}, dialplan {m.get('dialplan', DASH)}, ortools {m.get('ortools', DASH)}, pandas {m.get('pandas', DASH)}, numpy {m.get('numpy', DASH)}, phonenumbers {m.get('phonenumbers', DASH)}",
-        "- every figure is one run in a fresh process: wall s = the measured work inside that process (imports and process start excluded), peak RSS = that process's `ru_maxrss` plus its largest child's (the planner forks a second process on books over 30,000 cases; pages the fork shares count twice, so on those rows it is an over-estimate)",
+        "- every figure is one run in a fresh process: wall s = the measured work inside that process (imports and process start excluded), peak RSS = that process's `ru_maxrss` plus its largest child's (the planner forks a second process on books over 30,000 cases; pages the fork shares count twice, so on those rows it is an over-estimate); peak PSS = the largest sum of the proportional set sizes of that process and its children, sampled every 0.25 s (shared pages split between the processes sharing them: the process tree's real memory; runs before it was recorded show a dash)",
     ]
     return lines
 
@@ -156,15 +156,15 @@ def candidates_section(rows: list[dict]) -> list[str]:
 def plan_section(rows: list[dict]) -> list[str]:
     if not rows:
         return ["No plan benchmark in the input."]
-    header = ["size", "flavor", "solver", "seats", "wall s", "peak RSS MB", "expected recovery", "upper bound", "gap", "ratio to hopper",
-              "violations", "attempts", "obligations met", "solver s", "status", "load"]
+    header = ["size", "flavor", "solver", "seats", "wall s", "peak RSS MB", "peak PSS MB", "expected recovery", "upper bound", "gap",
+              "ratio to hopper", "violations", "attempts", "obligations met", "solver s", "status", "load"]
     body = []
     for r in sorted(rows, key=order):
         o = r.get("obligations") if isinstance(r.get("obligations"), dict) else None
         ob = DASH if o is None else f"{o['met']:,} of {o['due']:,}"
         body.append([
             fmt(r["size"]), r["flavor"], r["solver"], fmt(r.get("seats")), fmt(r.get("wall_s")), fmt(r.get("peak_rss_mb"), 0),
-            money(r.get("expected_recovery")), money(r.get("upper_bound")),
+            fmt(r.get("peak_pss_mb"), 0), money(r.get("expected_recovery")), money(r.get("upper_bound")),
             DASH if r.get("gap") is None else f"{100 * r['gap']:.1f} %",
             DASH if r.get("ratio_to_hopper") is None else f"{r['ratio_to_hopper']:.3f}",
             fmt(r.get("violations")) + (" (FAILED: " + r["error"][:120] + ")" if r.get("error") else ""),
