@@ -11,7 +11,7 @@ import pytest
 from dialplan.plan import expected_recovery
 from dialplan.solve.book import Book
 from dialplan.solve.bound import PricedModel, upper_bound
-from dialplan.solve.heuristics import flow_obligations, greedy, obligations_met, repair_obligations
+from dialplan.solve.heuristics import flow_obligations, greedy, obligations_met, repair_obligations, value_swaps
 
 from .test_solve import brute_force, tiny_book
 
@@ -102,6 +102,43 @@ def test_flow_sends_obligations_to_cheap_slots(tmp_path):
         flow_obligations(c, book, mu=mu)
         assert obligations_met(c, book) == 3
         assert [t for _k, t, _s, _r in book.case_attempts[2]] == [cheap]
+
+
+def test_value_swaps_move_an_obligation_for_a_richer_case(tmp_path):
+    """One seat, one attempt a slot, every slot full: the rich case 1 (slot 0) can have a
+    second attempt only in slot 1, where case 2 meets its obligation; case 2 may also use
+    slots 2-3, held by case 0's value attempts. The swaps move case 2 to slot 2 or 3 (bumping
+    a value attempt of case 0) and give case 1 slot 1: more value, the same obligations."""
+    c = crafted(tmp_path)
+    c.due[:] = [0, 1, 1]
+    c.contact_max[:] = 4
+    c.account_max[:] = 4
+    c.gap_slots[:] = 1
+    c.roll_max[:] = 4
+    slots = {0: [2, 3], 1: [0, 1], 2: [1, 2, 3]}
+    for k in range(len(c.contact_account)):
+        a = int(c.contact_account[k])
+        c.legal[k] = False
+        c.legal[k, slots[a]] = True
+        c.q[k] = np.where(c.legal[k], c.q[k].max(), 0.0)
+    book = Book(c)
+    first = {a: int(np.flatnonzero(c.contact_account == a)[0]) for a in range(3)}
+    seat = int(book.class_seats[c.account_class[1]][0])
+    for a, t, why in ((1, 0, "frequency"), (2, 1, "frequency"), (0, 2, "value"), (0, 3, "value")):
+        assert book.can_add(a, first[a], t) and book.seat_rem[seat, t] > 0
+        book.add(a, first[a], t, seat, why)
+    assert not book.seat_rem.any()
+
+    def value(b):
+        arr = b.attempts()
+        return expected_recovery(c, arr["account"], arr["cand"], arr["slot"])
+
+    met, before = obligations_met(c, book), value(book)
+    assert value_swaps(c, book) >= 1
+    assert sorted(t for _k, t, _s, _r in book.case_attempts[1]) == [0, 1]
+    assert [t for _k, t, _s, _r in book.case_attempts[2]][0] in (2, 3)
+    assert obligations_met(c, book) == met
+    assert value(book) > before
 
 
 def _post_then_return(x, post, inbox):

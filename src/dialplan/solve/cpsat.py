@@ -343,7 +343,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     prices ``(lam, nu)`` for plans meeting at least ``met`` obligations."""
     from ..plan import expected_recovery
     from .colgen import ColumnGeneration
-    from .heuristics import flow_obligations, hopper, obligations_met, place_callbacks, repair_obligations
+    from .heuristics import flow_obligations, hopper, obligations_met, place_callbacks, repair_obligations, value_swaps
 
     started = time.perf_counter()
     wall = time_limit if wall_limit is None else wall_limit
@@ -462,6 +462,9 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         candidates.append(priced)
         log.debug("priced greedy plan: %d obligations, %.0f expected", *value_of(priced))
     book = max(candidates, key=value_of)
+    if left("the value swaps"):
+        # more attempts for the cases worth most, the same obligations
+        value_swaps(c, book, deadline=started + wall)
     chosen_met, chosen_value = value_of(book)
     note(f"best seed: {chosen_met:,} obligations, {chosen_value:,.0f} expected")
     return _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress,
