@@ -471,15 +471,18 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
                    cg.history)
 
 
-def _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress, found):
-    """CP-SAT over blocks of cases, then the greedy fill of whatever capacity is left."""
+def _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress, found,
+            fill: bool = True):
+    """CP-SAT over blocks of cases, then (``fill``) the greedy fill of whatever capacity is
+    left."""
     statuses = []
     if left("CP-SAT"):
         note("CP-SAT over blocks of cases")
         statuses = lns(c, book, mu, 0.05 * time_limit, started + wall, seed=seed, progress=progress)
-    # fill whatever capacity is left (none in a full book: on the 1M books the fill's
-    # options for every case took the main process from about 6 GB to 12 GB for nothing)
-    if book.free.any() and left("the final fill"):
+    # fill whatever capacity is left (none in a full book). Not on large books: their plans
+    # end with their own fill, and the fill's options for every case took the 1M books'
+    # main process from about 6 GB to 12 GB (seat slots the blocks freed, if any, stay free)
+    if fill and book.free.any() and left("the final fill"):
         greedy(c, book, mu=mu)
     final_met, final_value = value_of(book)
     note(f"after CP-SAT and the fill: {final_met:,} obligations, {final_value:,.0f} expected")
@@ -563,4 +566,4 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
     bound, lam, nu, evals, m_b = pricing.result() if priced is None else priced
     note(f"bound {bound + nu * (m_b - chosen_met):,.0f} after {evals} evaluations")
     return _finish(c, book, slot_prices(lam), time_limit, started, wall, seed, value_of, note, left, skipped,
-                   progress, [(bound, lam, nu, m_b)])
+                   progress, [(bound, lam, nu, m_b)], fill=False)
