@@ -34,7 +34,7 @@ slow = pytest.mark.skipif(not SLOW, reason="set DIALPLAN_SLOW=1 to run the large
 # The measured work, run by a fresh interpreter: argv[1] is a JSON object of arguments, the
 # last line of stdout is a JSON object of figures.
 CHILD = r"""
-import ast, datetime as dt, json, os, resource, sys, time
+import ast, datetime as dt, json, os, resource, sys, threading, time
 args = json.loads(sys.argv[1])
 day = dt.date.fromisoformat(args["date"])
 out = {}
@@ -68,7 +68,6 @@ def sample_pss():
         time.sleep(0.25)
 
 
-import threading
 threading.Thread(target=sample_pss, daemon=True).start()
 start = time.perf_counter()
 cpu0 = time.process_time()

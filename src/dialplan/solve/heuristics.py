@@ -418,16 +418,15 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
 
 
 def priced_plan(c: Candidates, mu: np.ndarray | None, prune: bool = False, max_seats: int = 8,
-                deadline: float | None = None, cases: np.ndarray | None = None, book: Book | None = None,
-                swaps: bool = True) -> Book:
+                deadline: float | None = None, cases: np.ndarray | None = None, book: Book | None = None) -> Book:
     """A plan guided by slot prices ``mu`` (per eligibility class and slot; None: unpriced):
     callbacks, the obligation flow with each arc's value less its slot's price (obligations
     take the quiet slots), the obligation repair and the priced greedy fill. The busy slots
     stay for the attempts worth most there: in the planner (the sample's prices as posted),
     the us 100k book 49,235 obligations and 7,941,112 expected against the unpriced flow,
     repair and fill's 49,216 and 6,525,144; the cn 100k book 68,167 and 54,990,049 against
-    68,154 and 54,904,948 (both before ``value_swaps`` was added, which ``swaps`` runs at the
-    end). ``cases`` and ``book`` (an empty book on a shard's seats): a shard of a large book."""
+    68,154 and 54,904,948 (both before ``value_swaps`` was added at the end). ``cases`` and
+    ``book`` (an empty book on a shard's seats): a shard of a large book."""
     book = Book(c) if book is None else book
     place_callbacks(c, book, cases)
     flow_obligations(c, book, prune=prune, cases=cases, mu=mu)
@@ -438,11 +437,26 @@ def priced_plan(c: Candidates, mu: np.ndarray | None, prune: bool = False, max_s
     # them (cn 100k after the same flow and repair: 68,215 obligations in 10 s, against
     # 68,222 in 14 s)
     book = greedy(c, book, mu=mu, cases=cases, retry=False)
-    if swaps:
-        # the full seats' value attempts to the cases worth most (cn 100k at a sample's
-        # prices: 54,894,130 -> 58,815,345 in 8 s, the same 68,215 obligations)
-        value_swaps(c, book, deadline=deadline, cases=cases)
+    # the full seats' value attempts to the cases worth most (cn 100k at a sample's prices:
+    # 54,894,130 -> 58,815,345 in 8 s, the same 68,215 obligations)
+    value_swaps(c, book, deadline=deadline, cases=cases)
     return book
+
+
+def bump_loss(c: Candidates, book: Book, need: np.ndarray, b: int, k: int, t: int) -> float:
+    """Expected recovery lost by taking case b's attempt (k, t) out of the book; inf when that
+    would unmeet its obligation (met, or still owed) or the attempt is a callback."""
+    atts = book.case_attempts[b]
+    if need[b] > 0 and len(atts) <= need[b]:
+        return math.inf
+    rest = 1.0
+    for kk, tt, _s, r in atts:
+        if kk == k and tt == t:
+            if r == "callback":
+                return math.inf
+        else:
+            rest *= 1.0 - c.q[kk, tt]
+    return float(c.value[b] * rest * c.q[k, t])
 
 
 def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: float | None = None,
@@ -468,11 +482,7 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
         return int(need[a]) - len(book.case_attempts.get(a, []))
 
     def loss(b: int, k: int, t: int) -> float:
-        atts = book.case_attempts[b]
-        if need[b] > 0 and len(atts) <= need[b]:
-            return math.inf  # its own obligation needs it (met, or still owed)
-        rest = math.prod(1.0 - c.q[kk, tt] for kk, tt, _s, _r in atts if (kk, tt) != (k, t))
-        return float(c.value[b] * rest * c.q[k, t])
+        return bump_loss(c, book, need, b, k, t)
 
     # each (seat, slot)'s cheapest victim, kept until an attempt there or of that victim's
     # case changes (the repair asks for the same cells many times)
@@ -616,19 +626,7 @@ def value_swaps(c: Candidates, book: Book, n_top: int | None = None, deadline: f
     inf = math.inf
 
     def loss(b: int, k: int, t: int) -> float:
-        """Expected recovery lost by taking case b's attempt (k, t) out; inf when that would
-        unmeet its obligation or it is a callback."""
-        atts = book.case_attempts[b]
-        if need[b] > 0 and len(atts) <= need[b]:
-            return inf
-        rest = 1.0
-        for kk, tt, _s, r in atts:
-            if kk == k and tt == t:
-                if r == "callback":
-                    return inf
-            else:
-                rest *= 1.0 - c.q[kk, tt]
-        return float(V[b] * rest * c.q[k, t])
+        return bump_loss(c, book, need, b, k, t)
 
     # the attempts of every (seat, slot), and each cell's cheapest one to bump
     cells: dict[tuple, set] = {}
