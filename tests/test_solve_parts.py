@@ -300,6 +300,36 @@ def test_sample_prices_give_a_valid_bound(tmp_path, seed):
     assert chunked.evaluate(lam, nu, met + 3) == pytest.approx(whole - 3 * nu, rel=1e-9, abs=1e-9)
 
 
+@pytest.mark.parametrize("seed", [21, 22, 23])
+def test_prices_fitted_on_a_sample_still_bound_the_whole_book(tmp_path, seed, monkeypatch):
+    """A book larger than FIT_CASES (lowered to 3 of 5 cases) fits its prices on a sample of
+    it: the bound reported is still the whole book's at those prices, with its best
+    obligation price, never below the brute-force optimum, and it moves to another
+    obligation count exactly."""
+    import dialplan.solve.colgen as colgen
+    from dialplan.solve.bound import ChunkedModel, best_nu
+
+    c = tiny_book(tmp_path, seed, n_accounts=5)
+    c.due[:] = 1
+    c.done_today[:] = 0
+    optimum = brute_force(c)
+    arr = greedy(c).attempts()
+    monkeypatch.setattr(colgen, "FIT_CASES", 3)
+    met = 1
+    bound, lam, nu, _evals, m_b, (kept, nu_max) = colgen.price_by_sample(c, met, arr, n_sample=2, split_out=True)
+    assert m_b == met and len(kept) == 1
+    whole = ChunkedModel(c)
+    assert whole.n_cases == 5
+    assert bound == pytest.approx(whole.evaluate(lam, nu, met, fine=True), rel=1e-9)
+    assert whole.evaluate_best_nu(lam, met, nu_max, fine=True)[:2] == pytest.approx((bound, nu), rel=1e-9)
+    # met = 1 lets the best plan meet any number of obligations: at least the optimum's value
+    assert bound >= optimum - 1e-9
+    split, lam_k = kept[0]
+    assert np.array_equal(lam_k, lam)
+    moved, nu2 = best_nu(*split, 2, nu_max)
+    assert moved == pytest.approx(whole.evaluate(lam, nu2, 2, fine=True), rel=1e-9)
+
+
 def test_large_book_path_on_the_example(tmp_path, monkeypatch):
     """The path of large books (seat prices from a sample in a second process, the book in
     shards two at a time) on the shipped example with the thresholds lowered: shards hold
@@ -337,3 +367,54 @@ def test_large_book_path_on_the_example(tmp_path, monkeypatch):
     assert sum(res.verify_report.counts.values()) == 0
     s = res.summary
     assert s["upper_bound"] >= s["expected_recovery"] > 0
+
+
+def test_pruned_flow_slots_are_each_blocks_best_and_the_top_ones():
+    """A large book's obligation flow offers each case its best slot of every block and its
+    FLOW_TOP best slots, ties (whole hours tie) broken by the slot's place in its block
+    rotated by the case: checked against a plain sort per case, with a grid that does not
+    end on a block's edge."""
+    from dialplan.solve.heuristics import FLOW_BLOCK, FLOW_TOP, _pruned_slots
+
+    rng = np.random.default_rng(5)
+    n_c, n_s = 60, 30
+    best_q = np.repeat(rng.choice([0.0, 0.1, 0.2, 0.3], size=(n_c, 8)), FLOW_BLOCK, axis=1)[:, :n_s]
+    noisy = rng.random((n_c, n_s)) < 0.3
+    best_q = np.where(noisy, rng.random((n_c, n_s)) * 0.3, best_q)
+    value = rng.choice([1.0, 2.0, 5.0], size=n_c)
+    keep = _pruned_slots(best_q, value)
+    for i in range(n_c):
+        def key(t, i=i):
+            return (-best_q[i, t] * value[i], (t + i) % FLOW_BLOCK, t)
+        slots = [t for t in range(n_s) if best_q[i, t] > 0]
+        want = set(sorted(slots, key=key)[:FLOW_TOP])
+        for b0 in range(0, n_s, FLOW_BLOCK):
+            block = [t for t in slots if b0 <= t < b0 + FLOW_BLOCK]
+            if block:
+                want.add(min(block, key=key))
+        assert set(np.flatnonzero(keep[i]).tolist()) == want
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33])
+def test_best_obligation_price_is_the_least_bound(tmp_path, seed):
+    """At fixed seat prices the bound is convex in the obligation price, and ``best_nu``
+    finds its least value from one evaluation: it equals the plain evaluation at the price
+    found, no price on a grid gives less, and the same evaluation moves exactly to another
+    obligation count."""
+    from dialplan.solve.bound import ChunkedModel, best_nu
+
+    c = tiny_book(tmp_path, seed, n_accounts=6)
+    rng = np.random.default_rng(seed)
+    c.due[:] = rng.integers(1, 3, size=len(c.due))
+    c.done_today[:] = 0
+    model = ChunkedModel(c, chunk_cases=2)
+    lam = rng.uniform(0.0, 400.0, size=model.cap.shape)
+    nu_max = 1e5
+    bound, nu, split = model.evaluate_best_nu(lam, 2, nu_max)
+    for met in (1, 2, 3):
+        b, n = best_nu(*split, met, nu_max)
+        if met == 2:
+            assert (b, n) == (bound, nu)
+        assert b == pytest.approx(model.evaluate(lam, n, met), rel=1e-9)
+        grid = np.concatenate([np.linspace(0.0, 3 * max(n, 100.0), 61), [n * 0.999, n * 1.001]])
+        assert min(model.evaluate(lam, x, met) for x in grid) >= b - 1e-6

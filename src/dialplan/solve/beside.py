@@ -35,7 +35,8 @@ class Beside:
     the way (one value) the caller can take with ``partial()`` before the result is there
     (``None`` when the work runs in the caller, or the child failed before posting); what the
     caller sends with ``tell`` the function finds by calling ``inbox()`` (the latest value
-    told, or None: it never waits)."""
+    told, or None: it never waits; ``inbox.live`` is true in a child, where values may still
+    come, and absent in the caller, where all were told before the work ran)."""
 
     def __init__(self, fn, *args, partial: bool = False, **kwargs):
         self.fn, self.args = fn, args
@@ -62,6 +63,7 @@ class Beside:
                         latest[0] = inbox_recv.recv()
                     return latest[0]
 
+                inbox.live = True  # values may still come (in the caller all were told before)
                 kwargs = {**kwargs, "post": lambda value: send.send(("partial", value)), "inbox": inbox}
             self.proc = ctx.Process(target=_child, args=(send, fn, args, kwargs), daemon=True)
             self.proc.start()

@@ -329,16 +329,23 @@ class PricedModel:
 
     # --- the relaxation ----------------------------------------------------------------------
     def evaluate(self, lam: np.ndarray, nu: float = 0.0, met: int = 0, want_usage: bool = False,
-                 fine: bool = False):
+                 fine: bool = False, split_nu: float | None = None):
         """Bound at ``(lam, nu)``; with ``want_usage`` also the relaxed optimum's capacity use
         [pools, slots] and its choice per case (option 0/1/2+, chosen items). ``fine``: with
-        more tangent points (tighter, about twice the time)."""
+        more tangent points (tighter, about twice the time). ``split_nu``: instead, each case's
+        best choice that does not meet its obligation and best that does, at obligation price 0
+        but searched as for any price up to ``split_nu`` (``best_nu`` finds the best price from
+        them): ``(sum(lam * capacity), without, with)``."""
+        if split_nu is not None:
+            nu = 0.0
         n_c = len(self.cases)
         price = self.class_prices(lam)
         P = price[self.cls_row]
         const = float(np.sum(lam * self.cap)) + nu * (self.free_credits - met)
         if n_c == 0:
             self.last_met = self.free_credits
+            if split_nu is not None:
+                return float(np.sum(lam * self.cap)), np.zeros(0), np.zeros(0)
             return const, (np.zeros_like(self.cap) if want_usage else None)
         need = self.need
         # exactly one attempt: exact value
@@ -352,10 +359,13 @@ class PricedModel:
         idx = np.arange(n_c)
         need_c = np.clip(need, 0, self.R)
         min_p = np.minimum.reduceat(np.where(self.legal, P, np.inf).min(axis=1), self.seg)
-        floor = np.maximum(0.0, best1 + nu * (need == 1))
+        # a case skips the tangent passes when two or more attempts cannot beat its other
+        # choices; the test only widens as the obligation price grows
+        nu_p = nu if split_nu is None else split_nu
+        floor = np.maximum(0.0, best1 + nu_p * (need == 1))
         multi = self.n_max >= 2
-        may_a = multi & (self.V - 2 * min_p + nu * ((need >= 1) & (need <= 2)) > floor)
-        may_b = (need >= 3) & (need <= self.n_max) & (self.V - need * min_p + nu > floor)
+        may_a = multi & (self.V - 2 * min_p + nu_p * ((need >= 1) & (need <= 2)) > floor)
+        may_b = (need >= 3) & (need <= self.n_max) & (self.V - need * min_p + nu_p > floor)
         act = np.flatnonzero(may_a | may_b)
         optA = np.full(n_c, np.inf)
         optB = np.full(n_c, np.inf)
@@ -409,6 +419,10 @@ class PricedModel:
             optA + nu * ((need >= 1) & (need <= 2)),
             optB + nu,
         ], axis=1)
+        if split_nu is not None:
+            meets = np.stack([np.zeros(n_c, bool), need == 1, (need >= 1) & (need <= 2), np.ones(n_c, bool)], axis=1)
+            return (float(np.sum(lam * self.cap)), np.where(meets, -np.inf, opts).max(axis=1),
+                    np.where(meets, opts, -np.inf).max(axis=1))
         choice = opts.argmax(axis=1)
         best = opts[idx, choice]
         self.last_met = float(self.free_credits + ((choice == 1) & (need == 1)).sum()
@@ -458,16 +472,23 @@ class ChunkedModel:
     """The bound over all cases, evaluated chunk by chunk of cases (each a ``PricedModel``):
     the same value as one model, with working arrays the size of a chunk (a large book)."""
 
-    def __init__(self, c: Candidates, chunk_cases: int = 200_000):
+    def __init__(self, c: Candidates, chunk_cases: int = 200_000, cases: np.ndarray | None = None,
+                 scale: float = 1.0):
+        """``cases`` and ``scale``: only the accounts of this mask, with every capacity times
+        ``scale`` (``PricedModel``'s)."""
         rows = capacity_rows(c)
-        self.cap = rows[1]
+        self.cap = rows[1] * scale
         n = c.n_accounts
         bounds = list(range(0, n, max(chunk_cases, 1))) + [n]
         self.parts = []
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             mask = np.zeros(n, dtype=bool)
             mask[lo:hi] = True
-            self.parts.append(PricedModel(c, cases=mask, rows=rows))
+            if cases is not None:
+                mask &= cases
+            self.parts.append(PricedModel(c, cases=mask, rows=rows, scale=scale))
+        self.n_cases = sum(len(part.cases) for part in self.parts)
+        self.free_credits = float(sum(part.free_credits for part in self.parts))
 
     def evaluate(self, lam: np.ndarray, nu: float = 0.0, met: float = 0.0, fine: bool = False) -> float:
         """The bound at ``(lam, nu)`` for plans meeting at least ``met`` obligations: each
@@ -475,6 +496,36 @@ class ChunkedModel:
         ``fine``: ``PricedModel.evaluate``'s."""
         total = sum(part.evaluate(lam, nu, 0.0, fine=fine)[0] for part in self.parts)
         return total - (len(self.parts) - 1) * float(np.sum(lam * self.cap)) - nu * met
+
+    def evaluate_best_nu(self, lam: np.ndarray, met: float, nu_max: float, fine: bool = False):
+        """The bound at seat prices ``lam`` and the best obligation price up to ``nu_max``:
+        ``(bound, nu, split)`` (``best_nu``), one evaluation's work; ``split`` is ``best_nu``'s
+        input less the count, to move the bound to another count exactly:
+        ``best_nu(*split, met, nu_max)``."""
+        parts = [part.evaluate(lam, 0.0, 0.0, fine=fine, split_nu=nu_max) for part in self.parts]
+        split = (parts[0][0], np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]),
+                 self.free_credits)
+        return (*best_nu(*split, met, nu_max), split)
+
+
+def best_nu(seats: float, without: np.ndarray, with_: np.ndarray, free: float, met: float,
+            nu_max: float) -> tuple[float, float]:
+    """The obligation price that minimises the bound at fixed seat prices, and that bound:
+    ``(bound, nu)``. The bound at ``nu`` is ``seats + nu * (free - met) + sum(max(without,
+    with_ + nu))`` (``PricedModel.evaluate`` with ``split_nu``), convex and piecewise linear in
+    ``nu``; its slope is the number of cases whose obligation is worth meeting at ``nu``
+    (``without - with_ < nu``) less the ``met - free`` the plan meets beyond the free ones, so
+    the best ``nu`` is that many-th smallest difference (0 if enough cases meet it for free;
+    ``nu_max`` at most: the split is exact only up to there)."""
+    gap = without - with_  # +inf where the case cannot meet its obligation
+    need = int(np.ceil(met - free - 1e-9))
+    if need <= 0:
+        nu = 0.0
+    else:
+        finite = np.sort(gap[np.isfinite(gap)])
+        nu = float(finite[need - 1]) if need <= len(finite) else nu_max
+        nu = min(max(nu, 0.0), nu_max)
+    return seats + nu * (free - met) + float(np.maximum(without, with_ + nu).sum()), nu
 
 
 def upper_bound(c: Candidates, met: int = 0, plan_attempts=None, rounds: int = 40,

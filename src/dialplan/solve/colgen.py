@@ -396,6 +396,8 @@ def price_by_columns(model: PricedModel, met: int, plan_attempts=None, rounds: i
 
 
 SAMPLE_CASES = 3_000  # cases in the sample whose column generation prices a large book's seats
+FIT_CASES = 100_000  # cases of a larger book the whole book's fit evaluates (a sample)
+GUESS_MORE = 0.01  # the plan's obligations over the first flow's, guessed while the plan is made
 
 
 def sample_cases(c, n_target: int = SAMPLE_CASES, seed: int = 0, within: np.ndarray | None = None) -> tuple[np.ndarray, float]:
@@ -425,22 +427,26 @@ def sample_cases(c, n_target: int = SAMPLE_CASES, seed: int = 0, within: np.ndar
 
 def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = None,
                     n_sample: int = SAMPLE_CASES, post=None, within: np.ndarray | None = None, inbox=None,
-                    whole: bool = True):
+                    whole: bool = True, split_out: bool = False):
     """Prices for a large book from a sample of it, and the whole book's bound at them:
     ``(bound, lam, nu, evaluations, met)``, the bound for plans meeting ``met`` obligations.
 
     Column generation runs on a random sample of ``n_sample`` cases (the same share of every
     class) with that share of every seat's capacity and of the obligations to meet; its
-    prices are then scaled (golden sections on log scales: the obligation price, the seat
-    prices, the obligation price again) to the lowest bound of the whole book. The bound is valid whatever the prices:
-    the sample only has to find good ones, and a sample of a few thousand cases prices seats
+    seat prices are then fitted to the whole book (golden sections on log scales over their
+    level and their swing about each row's mean), each evaluation of the whole book with its
+    best obligation price (``bound.best_nu``). The bound is valid whatever the prices: the
+    sample only has to find good ones, and a sample of a few thousand cases prices seats
     about as well as the whole book does (docs/solver.md). ``post``: called with the sample's
     seat prices as soon as they are found (the planner's priced plan starts from them).
     ``within``: the sample is drawn from these accounts only (``sample_cases``). ``inbox``:
     called before each evaluation of the whole book; a count it returns (the plan's own, once
     known) replaces ``met`` for the rest of the search (the returned ``met`` says which).
-    ``whole=False``: the sample's prices only (no bound of the whole book: it is None)."""
-    from .bound import ChunkedModel, free_credits
+    ``whole=False``: the sample's prices only (no bound of the whole book: it is None).
+    ``split_out``: a sixth item, ``(kept, nu_max)``, moves the bound to another count
+    exactly: for each ``(split, lam)`` in ``kept``, ``bound.best_nu(*split, count, nu_max)``
+    gives ``(bound, nu)`` at seat prices ``lam``; the least of them is the bound."""
+    from .bound import ChunkedModel, best_nu, free_credits
 
     started = time.perf_counter()
     end = np.inf if deadline is None else deadline
@@ -474,37 +480,119 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
     if not whole:
         return None, lam, nu, evals, met
     full = ChunkedModel(c)
-    t0 = time.perf_counter()
-    best = [full.evaluate(lam, nu, met), lam, nu]
-    one = time.perf_counter() - t0
-    evals += 1
+    # the search's evaluations: the whole book, or on a book of more than FIT_CASES cases a
+    # sample of that many (its share of the capacity and of the obligations beyond the free
+    # ones: the prices have only a few dimensions left to fit); the bound is the whole book's
+    if full.n_cases > FIT_CASES:
+        fit_mask, fit_frac = sample_cases(c, FIT_CASES, seed=1)
+        fit = ChunkedModel(c, cases=fit_mask, scale=fit_frac)
+    else:
+        fit, fit_frac = full, 1.0
 
-    def golden(f, lo: float, hi: float, steps: int) -> float:
-        return golden_section(f, lo, hi, steps, lambda: time.perf_counter() + one > end, fallback=1.0)
+    def fit_count(m: float) -> float:
+        return fit.free_credits + fit_frac * (m - full.free_credits)
 
-    def probe(lam_, nu_):
-        nonlocal evals, met
+    # the obligation price is not searched: at each seat price the best one comes exactly
+    # from the same evaluation (``bound.best_nu``), up to this cap
+    nu_max = max(8.0 * nu, 8.0 * float(lam.max(initial=0.0)), 1.0)
+    best = [np.inf, lam, nu, None]  # bound (of ``fit``), seat prices, obligation price, best_nu's split
+    kept = []  # (split, seat prices): the best of each count searched before; any moves to any count
+
+    def rebase() -> None:
+        """The best bound for the count ``met`` over every kept evaluation."""
+        best[0] = np.inf
+        for split, lam_ in kept:
+            value, nu_ = best_nu(*split, fit_count(met), nu_max)
+            if value < best[0]:
+                best[:] = [value, lam_, nu_, split]
+
+    def listen() -> bool:
+        """True when the plan's own count has come (and the best bound moved to it)."""
+        nonlocal met
         told = inbox() if inbox is not None else None
-        if told is not None and told != met:
-            # the plan's own count is known: the best bound so far moves to it exactly (its
-            # obligation term), and the search goes on for that count
-            best[0] += best[2] * (met - told)
-            met = told
+        if told is None or told == met:
+            return False
+        if best[3] is not None:
+            kept.append((best[3], best[1]))
+        met = told
+        rebase()
+        return True
+
+    def probe(lam_, fine: bool = False):
+        nonlocal evals
+        listen()
         evals += 1
-        value = full.evaluate(lam_, nu_, met)
+        value, nu_, split = fit.evaluate_best_nu(lam_, fit_count(met), nu_max, fine=fine)
         if value < best[0]:
-            best[:] = [value, lam_, nu_]
+            best[:] = [value, lam_, nu_, split]
         return value
 
-    lam0, nu0 = lam, nu
-    b_nu = golden(lambda x: probe(lam0, nu0 * x), 0.5, 4.0, 6)
-    golden(lambda x: probe(lam0 * x, nu0 * b_nu), 0.7, 1.4, 5)
-    lam1 = best[1]
-    golden(lambda x: probe(lam1, nu0 * b_nu * x), 0.7, 1.4, 5)
-    if time.perf_counter() + 2.5 * one <= end:
-        # the last evaluation with more tangent points (about twice the time): tighter
-        best[0] = min(best[0], full.evaluate(best[1], best[2], met, fine=True))
+    t0 = time.perf_counter()
+    probe(lam)
+    one = time.perf_counter() - t0
+    # time kept for the whole book's evaluation at the end (with more tangent points)
+    end_fit = end if fit is full else end - 2.5 * one / fit_frac
+
+    def golden(f, lo: float, hi: float, steps: int) -> float:
+        return golden_section(f, lo, hi, steps, lambda: time.perf_counter() + one > end_fit, fallback=1.0)
+
+    live = fit.cap > 0
+
+    def level(lo: float, hi: float, steps: int) -> None:
+        lam1 = best[1]
+        golden(lambda z: probe(lam1 * z), lo, hi, steps)
+
+    def fit_swing_and_level(rounds: int) -> None:
+        """By turns the seat prices' swing about each row's mean and their level."""
+        for _round in range(rounds):
+            before = best[0]
+            lam1 = best[1]
+            mean = (lam1 * live).sum(axis=1, keepdims=True) / np.maximum(live.sum(axis=1, keepdims=True), 1)
+            golden(lambda k: probe(np.where(live, np.maximum(mean + k * (lam1 - mean), 0.0), lam1)), 0.3, 1.5, 6)
+            level(0.8, 1.25, 5)
+            if best[0] > before * (1 - 1e-3) or time.perf_counter() + one > end_fit:
+                break
+
+    # the sample's prices are about right in shape but not in level, and their swing from
+    # slot to slot is too wide (a few dozen cases per slot): the level, then the swing and
+    # the level by turns (docs/solver.md, "The whole book's fit")
+    lam0 = lam
+    golden(lambda x: probe(lam0 * x), 0.5, 4.0, 6)
+    fit_swing_and_level(3)
+    searched = {met}
+    waiting = getattr(inbox, "live", False)  # the plan's count may still come
+    if waiting and fit is full and time.perf_counter() + 10 * one <= end:
+        # the plan's count is not known yet: its obligations usually exceed the first flow's
+        # by about 1% (the repair's), and the best prices depend on the count (the seats'
+        # level follows the obligation price); the best for that count too, then either
+        # moves to the plan's count exactly
+        kept.append((best[3], best[1]))
+        met = float(np.ceil(met * (1 + GUESS_MORE)))
+        searched.add(met)
+        rebase()
+        level(0.8, 1.6, 4)
+        fit_swing_and_level(2)
+    while waiting and time.perf_counter() + 4 * one <= end_fit:
+        # waiting for the plan's count; the level refitted for it when there is time
+        if listen():
+            if met not in searched:
+                level(0.8, 1.6, 4)
+            break
+        time.sleep(0.1)
+    listen()
+    if fit is full:
+        if time.perf_counter() + 2.5 * one <= end:
+            # the last evaluation with more tangent points (about twice the time): tighter
+            probe(best[1], fine=True)
+    else:
+        # the whole book at the fitted prices (always: the bound is the whole book's)
+        fine = time.perf_counter() + 2.5 * one / fit_frac <= end
         evals += 1
+        value, nu_, split = full.evaluate_best_nu(best[1], met, nu_max, fine=fine)
+        best[:] = [value, best[1], nu_, split]
+        kept = []
     log.info("whole book at the sample's prices: bound %.0f for %.0f obligations after %d evaluations, %.1f s",
              best[0], met, evals, time.perf_counter() - started)
+    if split_out:
+        return best[0], best[1], best[2], evals, met, (kept + [(best[3], best[1])], nu_max)
     return best[0], best[1], best[2], evals, met

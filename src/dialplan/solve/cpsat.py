@@ -505,7 +505,7 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
     planned two at a time; then a sample of the whole book prices the seats for the bound,
     as on an unsharded book, while this process builds the hopper seed."""
     from .beside import Beside
-    from .bound import capacity_rows, class_prices
+    from .bound import best_nu, capacity_rows, class_prices
     from .colgen import price_by_sample
     from .heuristics import greedy, hopper, obligations_met, priced_plan, repair_obligations
     from .shards import make_shards, merged, shard_plans
@@ -534,8 +534,9 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
         candidates.append(flowed)
         note("shards at the sample's prices: {:,} obligations, {:,.0f} expected".format(*value_of(flowed)))
     m0 = obligations_met(c, flowed)
-    # the prices must be back when this process has done its own work: 80% of the time
-    pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.8 * wall, partial=True)
+    # the prices must be back when this process has done its own work: 85% of the time
+    pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.85 * wall, partial=True,
+                     split_out=True)
     note(f"{'all shards' if shards > 1 else 'obligation flow'}: {m0:,} obligations; "
          "pricing the seats from a sample of cases (second process)")
     # the dialer's own plan is a seed: the plan of record never meets fewer obligations
@@ -562,8 +563,15 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
     chosen_met, chosen_value = value_of(book)
     pricing.tell(chosen_met)  # the bound's last searches are for this count
     note(f"best plan: {chosen_met:,} obligations, {chosen_value:,.0f} expected; waiting for the bound")
-    # the bound for plans meeting m_b obligations (m0, or the count told meanwhile)
-    bound, lam, nu, evals, m_b = pricing.result() if priced is None else priced
+    # the bound for plans meeting m_b obligations (m0, or the count told meanwhile), moved
+    # to the plan's count exactly with its best obligation price
+    bound, lam, nu, evals, m_b, (kept, nu_max) = pricing.result() if priced is None else priced
+    if m_b != chosen_met:
+        for split, lam_ in kept:
+            if split is not None:
+                moved, nu_ = best_nu(*split, chosen_met, nu_max)
+                if m_b != chosen_met or moved < bound:
+                    bound, lam, nu, m_b = moved, lam_, nu_, chosen_met
     note(f"bound {bound + nu * (m_b - chosen_met):,.0f} after {evals} evaluations")
     return _finish(c, book, slot_prices(lam), time_limit, started, wall, seed, value_of, note, left, skipped,
                    progress, [(bound, lam, nu, m_b)], fill=False)

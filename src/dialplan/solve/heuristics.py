@@ -252,6 +252,33 @@ FLOW_BLOCK = 4  # slots per block of the pruned obligation flow (an hour of 15-m
 FLOW_TOP = 8
 
 
+def _pruned_slots(best_q: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """The slots a large book's obligation flow offers each case [cases, slots]: its best
+    slot in every block of FLOW_BLOCK slots, plus its FLOW_TOP best slots overall (the
+    network and the solver's time shrink; the blocks keep the quiet hours the obligations
+    need). Best: the highest value ``best_q * value``; ties (hourly rates make whole hours
+    tie) go to the slot whose place in its block, rotated by the case's index, comes first,
+    so cases spread over the slots of an hour instead of all taking its first."""
+    n_c, n_s = best_q.shape
+    ok = best_q > 0
+    v = np.where(ok, best_q * value[:, None], -np.inf)
+    t = np.arange(n_s)[None, :]
+    # the tie order: the rotated place in the block, then the slot
+    tie = ((t + np.arange(n_c)[:, None]) % FLOW_BLOCK) * n_s + t
+    n_b = -(-n_s // FLOW_BLOCK)
+    pad = n_b * FLOW_BLOCK - n_s
+    vb = np.pad(v, ((0, 0), (0, pad)), constant_values=-np.inf).reshape(n_c, n_b, FLOW_BLOCK)
+    tb = np.pad(tie, ((0, 0), (0, pad)), constant_values=np.iinfo(np.int64).max).reshape(n_c, n_b, FLOW_BLOCK)
+    first = np.where(vb == vb.max(axis=2, keepdims=True), tb, np.iinfo(np.int64).max).argmin(axis=2)
+    keep = np.zeros((n_c, n_b * FLOW_BLOCK), dtype=bool)
+    keep[np.arange(n_c)[:, None], np.arange(n_b)[None, :] * FLOW_BLOCK + first] = True
+    keep = keep[:, :n_s]
+    by_tie = np.argsort(tie, axis=1)
+    ranked = np.take_along_axis(by_tie, np.argsort(-np.take_along_axis(v, by_tie, axis=1), axis=1, kind="stable"), axis=1)
+    keep[np.arange(n_c)[:, None], ranked[:, :FLOW_TOP]] = True
+    return keep & ok
+
+
 def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = False,
                      cases: np.ndarray | None = None, mu: np.ndarray | None = None) -> None:
     """Frequency obligations by min-cost flow: the most obligations the seats can carry, and
@@ -298,24 +325,10 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
         key = case_of_row[r_idx] * n_s + t_idx
         keep = np.r_[True, key[1:] != key[:-1]]
         best_row.reshape(-1)[key[keep]] = rows[r_idx[keep]]
-        ci, ti = np.nonzero(best_q > 0)
         if prune:
-            # large books: each case's best slot in every block of FLOW_BLOCK slots, plus its
-            # FLOW_TOP best slots overall (the network and the solver's time shrink; the
-            # blocks keep the quiet hours the obligations need)
-            v = best_q[ci, ti] * c.value[cases[ci]]
-            blk = ci * (n_s // FLOW_BLOCK + 1) + ti // FLOW_BLOCK
-            # ties (hourly rates make whole hours tie) rotate with the case, so cases spread
-            # over the slots of an hour instead of all taking its first
-            spread = (ti + ci) % FLOW_BLOCK
-            o = np.lexsort((ti, spread, -v, blk))
-            first_in_blk = np.r_[True, blk[o][1:] != blk[o][:-1]]
-            keep_arc = np.zeros(len(ci), dtype=bool)
-            keep_arc[o[first_in_blk]] = True
-            o = np.lexsort((ti, spread, -v, ci))
-            rank = np.arange(len(ci)) - np.searchsorted(ci[o], ci[o])
-            keep_arc[o[rank < FLOW_TOP]] = True
-            ci, ti = ci[keep_arc], ti[keep_arc]
+            ci, ti = np.nonzero(_pruned_slots(best_q, c.value[cases]))
+        else:
+            ci, ti = np.nonzero(best_q > 0)
         group_rem = np.zeros((c.groups.n, n_s), dtype=np.int64)
         for g, members in enumerate(c.groups.members):
             group_rem[g] = book.seat_rem[members].sum(axis=0)
@@ -358,9 +371,9 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
         # the flow's seat groups per (class, slot): a case without a seat yet is seated in
         # one of them, so it does not take a seat the flow kept for a narrower class
         quota: dict = {}
-        for cc, g, t, f in zip(cg_c.tolist(), cg_g.tolist(), cg_t.tolist(), cg_flow.tolist()):
-            if f > 0:
-                quota.setdefault((cc, t), {})[g] = f
+        pos = np.flatnonzero(cg_flow > 0)  # (millions of arcs on a large book, few with flow)
+        for cc, g, t, f in zip(cg_c[pos].tolist(), cg_g[pos].tolist(), cg_t[pos].tolist(), cg_flow[pos].tolist()):
+            quota.setdefault((cc, t), {})[g] = f
 
         def quota_seat(i: int, t: int):
             for g, f in quota.get((int(cls[i]), t), {}).items():
