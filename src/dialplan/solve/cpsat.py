@@ -534,8 +534,8 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
         candidates.append(flowed)
         note("shards at the sample's prices: {:,} obligations, {:,.0f} expected".format(*value_of(flowed)))
     m0 = obligations_met(c, flowed)
-    # the prices must be back when this process has done its own work: 85% of the time
-    pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.85 * wall, partial=True,
+    # the prices must be back when this process has done its own work: 90% of the time
+    pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.9 * wall, partial=True,
                      split_out=True)
     note(f"{'all shards' if shards > 1 else 'obligation flow'}: {m0:,} obligations; "
          "pricing the seats from a sample of cases (second process)")
