@@ -315,8 +315,18 @@ def test_prices_fitted_on_a_sample_still_bound_the_whole_book(tmp_path, seed, mo
     optimum = brute_force(c)
     arr = greedy(c).attempts()
     monkeypatch.setattr(colgen, "FIT_CASES", 3)
+    built = []  # the cases each model is built over: the fit's sample, then the whole book
+    real_init = ChunkedModel.__init__
+
+    def spy(self, c_, *args, **kwargs):
+        real_init(self, c_, *args, **kwargs)
+        built.append(self.n_cases)
+
+    monkeypatch.setattr(ChunkedModel, "__init__", spy)
     met = 1
     bound, lam, nu, _evals, m_b, (kept, nu_max) = colgen.price_by_sample(c, met, arr, n_sample=2, split_out=True)
+    monkeypatch.setattr(ChunkedModel, "__init__", real_init)
+    assert built[-2:] == [3, 5]
     assert m_b == met and len(kept) == 1
     whole = ChunkedModel(c)
     assert whole.n_cases == 5
