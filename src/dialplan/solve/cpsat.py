@@ -507,7 +507,7 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
     from .beside import Beside
     from .bound import best_nu, capacity_rows, class_prices
     from .colgen import price_by_sample
-    from .heuristics import greedy, hopper, obligations_met, priced_plan, repair_obligations
+    from .heuristics import greedy, hopper, obligations_met, priced_fill, repair_obligations
     from .shards import make_shards, merged, shard_plans
 
     A, cap = capacity_rows(c)
@@ -545,20 +545,23 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
         candidates.append(hopper(c))
     priced = None
     if shards == 1:
-        # the sample's seat prices as they come, before the whole book's search scales them
-        # (in this process when there is no second one: then the final prices)
+        # the flow's plan: its obligations repaired while the sample is priced (the repair
+        # needs no prices), then its value attempts at the sample's seat prices as they
+        # come, before the whole book's search scales them (in this process when there is
+        # no second one: then the final prices). Not the flow again at those prices: on the
+        # 100k cn book that met 43 more obligations (68,215 against 68,172) but recovered
+        # 0.4M less and took 25 s more (docs/solver.md, "Large books")
+        if left("the obligation repair"):
+            repair_obligations(c, flowed, deadline=started + wall)
         sample_lam = pricing.partial()
         priced = pricing.result() if sample_lam is None else None
-        if left("the priced plan"):
-            # the obligations take the quiet slots, the busy ones stay for the attempts worth most
-            candidates.append(priced_plan(c, slot_prices(priced[1] if sample_lam is None else sample_lam),
-                                          prune=True, deadline=started + wall))
-            note("priced plan: {:,} obligations, {:,.0f} expected".format(*value_of(candidates[-1])))
+        if left("the priced fill"):
+            flowed = priced_fill(c, flowed, slot_prices(priced[1] if sample_lam is None else sample_lam),
+                                 deadline=started + wall)
         else:
-            # no time for it: the unpriced flow's plan, repaired and filled
-            if left("the obligation repair"):
-                repair_obligations(c, flowed, deadline=started + wall)
-            candidates.append(greedy(c, flowed))
+            flowed = greedy(c, flowed)
+        candidates.append(flowed)
+        note("priced plan: {:,} obligations, {:,.0f} expected".format(*value_of(candidates[-1])))
     book = max(candidates, key=value_of)
     chosen_met, chosen_value = value_of(book)
     pricing.tell(chosen_met)  # the bound's last searches are for this count

@@ -446,6 +446,13 @@ def priced_plan(c: Candidates, mu: np.ndarray | None, prune: bool = False, max_s
     # the repair before the fill (obligations first: the fill would take the seats the
     # repair needs)
     repair_obligations(c, book, max_seats=max_seats, deadline=deadline, cases=cases)
+    return priced_fill(c, book, mu, deadline=deadline, cases=cases)
+
+
+def priced_fill(c: Candidates, book: Book, mu: np.ndarray | None, deadline: float | None = None,
+                cases: np.ndarray | None = None) -> Book:
+    """The value attempts of a plan whose obligations are in: the greedy fill at slot prices
+    ``mu``, then ``value_swaps`` (until ``deadline``)."""
     # no second try in order of likelihood for the cases still owing: the repair has tried
     # them (cn 100k after the same flow and repair: 68,215 obligations in 10 s, against
     # 68,222 in 14 s)
