@@ -379,16 +379,15 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     # clock): a pruned obligation flow, or shards, and seat prices from a sample
     n_cases = callable_cases(c)
     large = n_cases > LARGE_BOOK
-    if large and n_shards(n_cases) > 1:
-        # a very large book: shards planned two at a time, the first two without prices
-        note(f"planning {n_shards(n_cases)} shards of the book")
-        return _improve_large(c, None, started, wall, time_limit, seed, value_of, note, left, skipped, progress,
+    if large:
+        if n_shards(n_cases) > 1:
+            # a very large book: shards planned two at a time, the first two without prices
+            note(f"planning {n_shards(n_cases)} shards of the book")
+        return _improve_large(c, started, wall, time_limit, seed, value_of, note, left, skipped, progress,
                               n_shards(n_cases))
     flowed = Book(c)
     place_callbacks(c, flowed)
-    flow_obligations(c, flowed, prune=large)
-    if large:
-        return _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, left, skipped, progress)
+    flow_obligations(c, flowed)
     candidates = [greedy(c, flowed)]
     # the dialer's own plan is a seed too (cheap): the plan of record never meets fewer
     # obligations than the hopper baseline
@@ -492,14 +491,21 @@ def _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, 
     return book, status, found
 
 
-def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, left, skipped, progress,
-                   shards: int = 1):
-    """A book of more than LARGE_BOOK cases: the seats are priced from a sample of the cases
-    in a second process (``colgen.price_by_sample``: the bound and the prices) while this
-    one builds the hopper seed; the sample's prices then guide this process's plan
-    (``heuristics.priced_plan``) while the second one scales them to the whole book's bound.
+def _hopper_attempts(c: Candidates):
+    from .heuristics import hopper
 
-    A book of ``shards`` > 1 shards (``flowed`` is None): the first two shards are planned
+    return hopper(c).attempts()
+
+
+def _improve_large(c, started, wall, time_limit, seed, value_of, note, left, skipped, progress, shards: int = 1):
+    """A book of more than LARGE_BOOK cases, planned whole: the pruned obligation flow (the
+    hopper seed is made in a second process meanwhile); then the seats are priced from a
+    sample of the cases in a second process (``colgen.price_by_sample``: the bound and the
+    prices) while this one repairs the flow's obligations; the flow's plan then gets its
+    value attempts at the sample's prices (``heuristics.priced_fill``) while the second
+    process scales them to the whole book's bound.
+
+    A book of ``shards`` > 1 shards: the first two shards are planned
     without prices, two at a time; a sample drawn from their cases (they stand for the book:
     every shard holds the same share of every team) prices the seats for the other shards,
     planned two at a time; then a sample of the whole book prices the seats for the bound,
@@ -507,7 +513,8 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
     from .beside import Beside
     from .bound import best_nu, capacity_rows, class_prices
     from .colgen import price_by_sample
-    from .heuristics import greedy, hopper, obligations_met, priced_fill, repair_obligations
+    from .heuristics import flow_obligations, greedy, hopper, obligations_met, place_callbacks, priced_fill, \
+        repair_obligations
     from .shards import make_shards, merged, shard_plans
 
     A, cap = capacity_rows(c)
@@ -533,6 +540,11 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
         flowed = merged(c, plans, first)  # the first two shards are in already
         candidates.append(flowed)
         note("shards at the sample's prices: {:,} obligations, {:,.0f} expected".format(*value_of(flowed)))
+    else:
+        hopping = Beside(_hopper_attempts, c)  # the dialer's plan on the second core meanwhile
+        flowed = Book(c)
+        place_callbacks(c, flowed)
+        flow_obligations(c, flowed, prune=True)
     m0 = obligations_met(c, flowed)
     # the prices must be back when this process has done its own work: 90% of the time
     pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.9 * wall, partial=True,
@@ -541,7 +553,9 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
          "pricing the seats from a sample of cases (second process)")
     # the dialer's own plan is a seed: the plan of record never meets fewer obligations
     # (a sharded book: when there is time left for it)
-    if shards == 1 or left("the hopper seed"):
+    if shards == 1:
+        candidates.append(merged(c, [hopping.result()]))
+    elif left("the hopper seed"):
         candidates.append(hopper(c))
     priced = None
     if shards == 1:
@@ -553,6 +567,9 @@ def _improve_large(c, flowed, started, wall, time_limit, seed, value_of, note, l
         # 0.4M less and took 25 s more (docs/solver.md, "Large books")
         if left("the obligation repair"):
             repair_obligations(c, flowed, deadline=started + wall)
+        # the fill adds few obligations: the bound's search moves to this count now
+        pricing.tell(obligations_met(c, flowed))
+        note("flow's plan repaired: {:,} obligations, {:,.0f} expected".format(*value_of(flowed)))
         sample_lam = pricing.partial()
         priced = pricing.result() if sample_lam is None else None
         if left("the priced fill"):

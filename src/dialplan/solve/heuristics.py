@@ -249,7 +249,7 @@ def callbacks_met(c: Candidates, book: Book) -> list[bool]:
 
 
 FLOW_BLOCK = 4  # slots per block of the pruned obligation flow (an hour of 15-minute slots)
-FLOW_TOP = 8
+FLOW_TOP = 4
 
 
 def _pruned_slots(best_q: np.ndarray, value: np.ndarray) -> np.ndarray:
