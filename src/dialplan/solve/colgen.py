@@ -453,6 +453,15 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
     mask, frac = sample_cases(c, n_sample, within=within)
     full_free = free_credits(c)
     sm = PricedModel(c, cases=mask, scale=frac, sample=True)
+    own = met is None
+    if own:
+        # no plan of the book yet: the sample's own, by the obligation flow in its share of
+        # every group's capacity (rounded at random), and the book's count estimated from it
+        from .heuristics import flow_attempts
+
+        share = c.groups.capacity * frac
+        share = np.floor(share + np.random.default_rng(0).random(share.shape)).astype(np.int64)
+        plan_attempts, met = flow_attempts(c, mask, share), full_free
     met_s = sm.free_credits + frac * (met - full_free)
     att = None
     if plan_attempts is not None and len(plan_attempts):
@@ -464,6 +473,8 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
         np.add.at(per_class, (sm.cls_case[case[_pos]], t), 1.0)
         sm.cap = np.maximum(sm.cap, sm.A.T @ per_class)
         met_s = sm.free_credits + float(credit.sum())
+        if own:
+            met = full_free + float(credit.sum()) / frac
     # the sample gets 60% of the time; the whole book's evaluations the rest
     _b, lam, nu, evals, _master = price_by_columns(sm, met_s, att, rounds=60, tolerance=0.005,
                                                    deadline=started + 0.6 * (end - started) if deadline else None)

@@ -491,19 +491,14 @@ def _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, 
     return book, status, found
 
 
-def _hopper_attempts(c: Candidates):
-    from .heuristics import hopper
-
-    return hopper(c).attempts()
-
-
 def _improve_large(c, started, wall, time_limit, seed, value_of, note, left, skipped, progress, shards: int = 1):
-    """A book of more than LARGE_BOOK cases, planned whole: the pruned obligation flow (the
-    hopper seed is made in a second process meanwhile); then the seats are priced from a
-    sample of the cases in a second process (``colgen.price_by_sample``: the bound and the
-    prices) while this one repairs the flow's obligations; the flow's plan then gets its
-    value attempts at the sample's prices (``heuristics.priced_fill``) while the second
-    process scales them to the whole book's bound.
+    """A book of more than LARGE_BOOK cases: the seats are priced from a sample of the cases
+    in a second process (``colgen.price_by_sample``: the bound and the prices) while this
+    one builds the hopper seed; the sample's prices then guide this process's plan
+    (``heuristics.priced_plan``) while the second one scales them to the whole book's bound.
+    On a book planned whole the sample starts at once from its own obligation flow (no plan
+    of the book is needed first); the plan's count is told to the bound's search as soon as
+    its obligations are in, and again at the end.
 
     A book of ``shards`` > 1 shards: the first two shards are planned
     without prices, two at a time; a sample drawn from their cases (they stand for the book:
@@ -513,8 +508,7 @@ def _improve_large(c, started, wall, time_limit, seed, value_of, note, left, ski
     from .beside import Beside
     from .bound import best_nu, capacity_rows, class_prices
     from .colgen import price_by_sample
-    from .heuristics import flow_obligations, greedy, hopper, obligations_met, place_callbacks, priced_fill, \
-        repair_obligations
+    from .heuristics import hopper, obligations_met, priced_plan
     from .shards import make_shards, merged, shard_plans
 
     A, cap = capacity_rows(c)
@@ -540,45 +534,33 @@ def _improve_large(c, started, wall, time_limit, seed, value_of, note, left, ski
         flowed = merged(c, plans, first)  # the first two shards are in already
         candidates.append(flowed)
         note("shards at the sample's prices: {:,} obligations, {:,.0f} expected".format(*value_of(flowed)))
-    else:
-        hopping = Beside(_hopper_attempts, c)  # the dialer's plan on the second core meanwhile
-        flowed = Book(c)
-        place_callbacks(c, flowed)
-        flow_obligations(c, flowed, prune=True)
-    m0 = obligations_met(c, flowed)
-    # the prices must be back when this process has done its own work: 90% of the time
-    pricing = Beside(price_by_sample, c, m0, flowed.attempts(), started + 0.9 * wall, partial=True,
-                     split_out=True)
-    note(f"{'all shards' if shards > 1 else 'obligation flow'}: {m0:,} obligations; "
-         "pricing the seats from a sample of cases (second process)")
+    # the prices must be back when this process has done its own work: 90% of the time. A
+    # book planned whole has no plan yet: the sample makes its own and estimates the count
+    m0 = obligations_met(c, flowed) if shards > 1 else None
+    pricing = Beside(price_by_sample, c, m0, flowed.attempts() if shards > 1 else None, started + 0.9 * wall,
+                     partial=True, split_out=True)
+    note((f"all shards: {m0:,} obligations; " if shards > 1 else "") + "pricing the seats from a sample of cases"
+         " (second process)")
     # the dialer's own plan is a seed: the plan of record never meets fewer obligations
     # (a sharded book: when there is time left for it)
-    if shards == 1:
-        candidates.append(merged(c, [hopping.result()]))
-    elif left("the hopper seed"):
+    if shards == 1 or left("the hopper seed"):
         candidates.append(hopper(c))
     priced = None
     if shards == 1:
-        # the flow's plan: its obligations repaired while the sample is priced (the repair
-        # needs no prices), then its value attempts at the sample's seat prices as they
-        # come, before the whole book's search scales them (in this process when there is
-        # no second one: then the final prices). Not the flow again at those prices: on the
-        # 100k cn book that met 43 more obligations (68,215 against 68,172) but recovered
-        # 0.4M less and took 25 s more (docs/solver.md, "Large books")
-        if left("the obligation repair"):
-            repair_obligations(c, flowed, deadline=started + wall)
-        # the fill adds few obligations: the bound's search moves to this count now
-        pricing.tell(obligations_met(c, flowed))
-        note("flow's plan repaired: {:,} obligations, {:,.0f} expected".format(*value_of(flowed)))
+        # the sample's seat prices as they come, before the whole book's search scales them
+        # (in this process when there is no second one: then the final prices)
         sample_lam = pricing.partial()
         priced = pricing.result() if sample_lam is None else None
-        if left("the priced fill"):
-            flowed = priced_fill(c, flowed, slot_prices(priced[1] if sample_lam is None else sample_lam),
-                                 deadline=started + wall)
-        else:
-            flowed = greedy(c, flowed)
-        candidates.append(flowed)
-        note("priced plan: {:,} obligations, {:,.0f} expected".format(*value_of(candidates[-1])))
+        if left("the priced plan"):
+
+            def repaired(book: Book) -> None:
+                pricing.tell(obligations_met(c, book))  # the bound's search moves to this count now
+                note("priced plan's obligations: {:,}, {:,.0f} expected".format(*value_of(book)))
+
+            # the obligations take the quiet slots, the busy ones stay for the attempts worth most
+            candidates.append(priced_plan(c, slot_prices(priced[1] if sample_lam is None else sample_lam),
+                                          prune=True, deadline=started + wall, repaired=repaired))
+            note("priced plan: {:,} obligations, {:,.0f} expected".format(*value_of(candidates[-1])))
     book = max(candidates, key=value_of)
     chosen_met, chosen_value = value_of(book)
     pricing.tell(chosen_met)  # the bound's last searches are for this count

@@ -279,6 +279,99 @@ def _pruned_slots(best_q: np.ndarray, value: np.ndarray) -> np.ndarray:
     return keep & ok
 
 
+def _flow_round(c: Candidates, rows: np.ndarray, owe: np.ndarray, group_rem: np.ndarray, prune: bool,
+                mu: np.ndarray | None):
+    """One round of the obligation flow (``flow_obligations``'s network) over the contacts
+    ``rows`` of cases owing ``owe`` attempts, in the groups' spare capacity ``group_rem``
+    [groups, slots]. Returns None when the solver fails, else a dict of arrays: the rows
+    sorted by case (``rows``, ``seg``: each case's first row), ``cases``, ``cls``, ``owed``,
+    the case arcs ``ci``, ``ti`` with their ``flow``, ``best_row`` [cases, slots] (the
+    contact with the case's best q there) and the (class, group, slot) arcs ``cg_c``,
+    ``cg_g``, ``cg_t`` with their ``cg_flow``."""
+    from ortools.graph.python import min_cost_flow
+
+    n_s = c.grid.n
+    rows = rows[np.argsort(c.contact_account[rows], kind="stable")]
+    acc = c.contact_account[rows]
+    cases, seg = np.unique(acc, return_index=True)
+    case_of_row = np.repeat(np.arange(len(cases)), np.diff(np.append(seg, len(rows))))
+    q = np.where(c.legal[rows], c.q[rows], -1.0)
+    best_q = np.maximum.reduceat(q, seg, axis=0)
+    best_row = np.full(best_q.shape, -1, dtype=np.int64)
+    # the first contact reaching the case's best q in each slot
+    hit = q == best_q[case_of_row]
+    r_idx, t_idx = np.nonzero(hit)
+    first = np.lexsort((r_idx, t_idx, case_of_row[r_idx]))
+    r_idx, t_idx = r_idx[first], t_idx[first]
+    key = case_of_row[r_idx] * n_s + t_idx
+    keep = np.r_[True, key[1:] != key[:-1]]
+    best_row.reshape(-1)[key[keep]] = rows[r_idx[keep]]
+    if prune:
+        ci, ti = np.nonzero(_pruned_slots(best_q, c.value[cases]))
+    else:
+        ci, ti = np.nonzero(best_q > 0)
+    n_cls = c.class_groups.shape[0]
+    cls = c.account_class[cases]
+    # nodes: 0 source, 1 sink, cases, (class, slot), (group, slot)
+    base_case, base_cls = 2, 2 + len(cases)
+    base_grp = base_cls + n_cls * n_s
+    owed = owe[cases]
+    credit = (10**9 // np.maximum(owed, 1)).astype(np.int64)
+    gain = c.value[cases[ci]] * best_q[ci, ti]
+    if mu is not None:
+        gain = gain - mu[cls[ci], ti]
+    vmax = float(max(np.max(np.abs(gain)) if len(gain) else 0.0, 1e-9))
+    val = np.round(gain / vmax * 10**6).astype(np.int64)
+    cg_c, cg_g = np.nonzero(c.class_groups)
+    cg_t = np.repeat(np.arange(n_s)[None, :], len(cg_c), axis=0).reshape(-1)
+    cg_c, cg_g = np.repeat(cg_c, n_s), np.repeat(cg_g, n_s)
+    ok = group_rem[cg_g, cg_t] > 0
+    cg_c, cg_g, cg_t = cg_c[ok], cg_g[ok], cg_t[ok]
+    g_idx, g_t = np.nonzero(group_rem > 0)
+    total = int(owed.sum())
+    tails = np.concatenate([[0], np.zeros(len(cases), np.int64), base_case + ci, base_cls + cg_c * n_s + cg_t,
+                            base_grp + g_idx * n_s + g_t]).astype(np.int64)
+    heads = np.concatenate([[1], base_case + np.arange(len(cases)), base_cls + cls[ci] * n_s + ti,
+                            base_grp + cg_g * n_s + cg_t, np.ones(len(g_idx), np.int64)]).astype(np.int64)
+    caps = np.concatenate([[total], owed, np.ones(len(ci), np.int64), np.full(len(cg_c), total),
+                           group_rem[g_idx, g_t]]).astype(np.int64)
+    costs = np.concatenate([[0], -credit, -val, np.zeros(len(cg_c), np.int64), np.zeros(len(g_idx), np.int64)]).astype(np.int64)
+    mcf = min_cost_flow.SimpleMinCostFlow()
+    mcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    supplies = np.zeros(base_grp + c.groups.n * n_s, dtype=np.int64)
+    supplies[0], supplies[1] = total, -total
+    mcf.set_nodes_supplies(np.arange(len(supplies)), supplies)
+    if mcf.solve() != mcf.OPTIMAL:
+        return None
+    flow = mcf.flows(np.arange(1 + len(cases), 1 + len(cases) + len(ci)))
+    first_cg = 1 + len(cases) + len(ci)
+    cg_flow = mcf.flows(np.arange(first_cg, first_cg + len(cg_c)))
+    return dict(rows=rows, seg=seg, cases=cases, cls=cls, owed=owed, ci=ci, ti=ti, flow=flow, best_row=best_row,
+                cg_c=cg_c, cg_g=cg_g, cg_t=cg_t, cg_flow=cg_flow)
+
+
+def flow_attempts(c: Candidates, cases: np.ndarray, group_cap: np.ndarray, prune: bool = True) -> np.ndarray:
+    """The obligation flow's own attempts (account, cand, slot) for the accounts of the mask
+    ``cases`` in the capacity ``group_cap`` [groups, slots], without a book: each case whose
+    flow covers all it owes, on its best number in each slot the flow gives it (the rules
+    between a case's own attempts are not checked). A sample's first plan for its column
+    generation (``colgen.price_by_sample``), made before any plan of the book."""
+    dtype = [("account", np.int64), ("cand", np.int64), ("slot", np.int64)]
+    live = np.flatnonzero(c.legal.any(axis=1))
+    owe = obligation_need(c)
+    rows = live[cases[c.contact_account[live]] & (owe[c.contact_account[live]] > 0)]
+    got = _flow_round(c, rows, owe, group_cap, prune, None) if len(rows) else None
+    if got is None:
+        return np.zeros(0, dtype=dtype)
+    used = got["flow"] > 0
+    ci, ti = got["ci"][used], got["ti"][used]
+    whole = np.bincount(ci, minlength=len(got["cases"])) >= got["owed"]
+    ci, ti = ci[whole[ci]], ti[whole[ci]]
+    out = np.zeros(len(ci), dtype=dtype)
+    out["account"], out["cand"], out["slot"] = got["cases"][ci], got["best_row"][ci, ti], ti
+    return out
+
+
 def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = False,
                      cases: np.ndarray | None = None, mu: np.ndarray | None = None) -> None:
     """Frequency obligations by min-cost flow: the most obligations the seats can carry, and
@@ -294,8 +387,6 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
     owes gets none (all or nothing); freed capacity goes to the next round. The book then
     checks every rule (contact caps, gaps, continuity) and keeps a case only when all its
     attempts fit. ``cases``: only the accounts of this mask (a shard of a large book)."""
-    from ortools.graph.python import min_cost_flow
-
     need = obligation_need(c)
     n_s = c.grid.n
     live = np.flatnonzero(c.legal.any(axis=1))
@@ -310,64 +401,15 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
         rows = live[(owe[c.contact_account[live]] > 0) & ~np.isin(c.contact_account[live], list(tried))]
         if len(rows) == 0:
             break
-        rows = rows[np.argsort(c.contact_account[rows], kind="stable")]
-        acc = c.contact_account[rows]
-        cases, seg = np.unique(acc, return_index=True)
-        case_of_row = np.repeat(np.arange(len(cases)), np.diff(np.append(seg, len(rows))))
-        q = np.where(c.legal[rows], c.q[rows], -1.0)
-        best_q = np.maximum.reduceat(q, seg, axis=0)
-        best_row = np.full(best_q.shape, -1, dtype=np.int64)
-        # the first contact reaching the case's best q in each slot
-        hit = q == best_q[case_of_row]
-        r_idx, t_idx = np.nonzero(hit)
-        first = np.lexsort((r_idx, t_idx, case_of_row[r_idx]))
-        r_idx, t_idx = r_idx[first], t_idx[first]
-        key = case_of_row[r_idx] * n_s + t_idx
-        keep = np.r_[True, key[1:] != key[:-1]]
-        best_row.reshape(-1)[key[keep]] = rows[r_idx[keep]]
-        if prune:
-            ci, ti = np.nonzero(_pruned_slots(best_q, c.value[cases]))
-        else:
-            ci, ti = np.nonzero(best_q > 0)
         group_rem = np.zeros((c.groups.n, n_s), dtype=np.int64)
         for g, members in enumerate(c.groups.members):
             group_rem[g] = book.seat_rem[members].sum(axis=0)
-        n_cls = c.class_groups.shape[0]
-        cls = c.account_class[cases]
-        # nodes: 0 source, 1 sink, cases, (class, slot), (group, slot)
-        base_case, base_cls = 2, 2 + len(cases)
-        base_grp = base_cls + n_cls * n_s
-        owed = owe[cases]
-        credit = (10**9 // np.maximum(owed, 1)).astype(np.int64)
-        gain = c.value[cases[ci]] * best_q[ci, ti]
-        if mu is not None:
-            gain = gain - mu[cls[ci], ti]
-        vmax = float(max(np.max(np.abs(gain)) if len(gain) else 0.0, 1e-9))
-        val = np.round(gain / vmax * 10**6).astype(np.int64)
-        cg_c, cg_g = np.nonzero(c.class_groups)
-        cg_t = np.repeat(np.arange(n_s)[None, :], len(cg_c), axis=0).reshape(-1)
-        cg_c, cg_g = np.repeat(cg_c, n_s), np.repeat(cg_g, n_s)
-        ok = group_rem[cg_g, cg_t] > 0
-        cg_c, cg_g, cg_t = cg_c[ok], cg_g[ok], cg_t[ok]
-        g_idx, g_t = np.nonzero(group_rem > 0)
-        total = int(owed.sum())
-        tails = np.concatenate([[0], np.zeros(len(cases), np.int64), base_case + ci, base_cls + cg_c * n_s + cg_t,
-                                base_grp + g_idx * n_s + g_t]).astype(np.int64)
-        heads = np.concatenate([[1], base_case + np.arange(len(cases)), base_cls + cls[ci] * n_s + ti,
-                                base_grp + cg_g * n_s + cg_t, np.ones(len(g_idx), np.int64)]).astype(np.int64)
-        caps = np.concatenate([[total], owed, np.ones(len(ci), np.int64), np.full(len(cg_c), total),
-                               group_rem[g_idx, g_t]]).astype(np.int64)
-        costs = np.concatenate([[0], -credit, -val, np.zeros(len(cg_c), np.int64), np.zeros(len(g_idx), np.int64)]).astype(np.int64)
-        mcf = min_cost_flow.SimpleMinCostFlow()
-        mcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-        supplies = np.zeros(base_grp + c.groups.n * n_s, dtype=np.int64)
-        supplies[0], supplies[1] = total, -total
-        mcf.set_nodes_supplies(np.arange(len(supplies)), supplies)
-        if mcf.solve() != mcf.OPTIMAL:
+        got = _flow_round(c, rows, owe, group_rem, prune, mu)
+        if got is None:
             break
-        flow = mcf.flows(np.arange(1 + len(cases), 1 + len(cases) + len(ci)))
-        first_cg = 1 + len(cases) + len(ci)
-        cg_flow = mcf.flows(np.arange(first_cg, first_cg + len(cg_c)))
+        rows, seg, cases, cls, owed = got["rows"], got["seg"], got["cases"], got["cls"], got["owed"]
+        ci, ti, flow = got["ci"], got["ti"], got["flow"]
+        cg_c, cg_g, cg_t, cg_flow = got["cg_c"], got["cg_g"], got["cg_t"], got["cg_flow"]
         # the flow's seat groups per (class, slot): a case without a seat yet is seated in
         # one of them, so it does not take a seat the flow kept for a narrower class
         quota: dict = {}
@@ -431,7 +473,8 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
 
 
 def priced_plan(c: Candidates, mu: np.ndarray | None, prune: bool = False, max_seats: int = 8,
-                deadline: float | None = None, cases: np.ndarray | None = None, book: Book | None = None) -> Book:
+                deadline: float | None = None, cases: np.ndarray | None = None, book: Book | None = None,
+                repaired=None) -> Book:
     """A plan guided by slot prices ``mu`` (per eligibility class and slot; None: unpriced):
     callbacks, the obligation flow with each arc's value less its slot's price (obligations
     take the quiet slots), the obligation repair and the priced greedy fill. The busy slots
@@ -439,20 +482,16 @@ def priced_plan(c: Candidates, mu: np.ndarray | None, prune: bool = False, max_s
     the us 100k book 49,235 obligations and 7,941,112 expected against the unpriced flow,
     repair and fill's 49,216 and 6,525,144; the cn 100k book 68,167 and 54,990,049 against
     68,154 and 54,904,948 (both before ``value_swaps`` was added at the end). ``cases`` and
-    ``book`` (an empty book on a shard's seats): a shard of a large book."""
+    ``book`` (an empty book on a shard's seats): a shard of a large book. ``repaired``: called
+    with the book once its obligations are in (the fill adds few)."""
     book = Book(c) if book is None else book
     place_callbacks(c, book, cases)
     flow_obligations(c, book, prune=prune, cases=cases, mu=mu)
     # the repair before the fill (obligations first: the fill would take the seats the
     # repair needs)
     repair_obligations(c, book, max_seats=max_seats, deadline=deadline, cases=cases)
-    return priced_fill(c, book, mu, deadline=deadline, cases=cases)
-
-
-def priced_fill(c: Candidates, book: Book, mu: np.ndarray | None, deadline: float | None = None,
-                cases: np.ndarray | None = None) -> Book:
-    """The value attempts of a plan whose obligations are in: the greedy fill at slot prices
-    ``mu``, then ``value_swaps`` (until ``deadline``)."""
+    if repaired is not None:
+        repaired(book)
     # no second try in order of likelihood for the cases still owing: the repair has tried
     # them (cn 100k after the same flow and repair: 68,215 obligations in 10 s, against
     # 68,222 in 14 s)
