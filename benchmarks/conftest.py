@@ -85,7 +85,21 @@ if args["kind"] == "candidates":
     out["legal_pairs"] = int(cands.legal.sum())
     out["slots"] = int(cands.grid.n)
 elif args["kind"] == "plan":
+    import logging
     from dialplan.pipeline import VerificationFailed, run_plan
+    # the planner's log (phases with their times, both processes: a fork inherits the
+    # handler and appends to the same file), kept with the figures
+    log_path = args["out"] + ".log"
+    handler = logging.FileHandler(log_path, mode="w")
+    wall0 = time.time()
+
+    class Since(logging.Formatter):
+        def format(self, record):
+            return f"{record.created - wall0:7.1f} s  {record.getMessage()}"
+
+    handler.setFormatter(Since())
+    logging.getLogger("dialplan").addHandler(handler)
+    logging.getLogger("dialplan").setLevel(logging.INFO)
     try:
         res = run_plan(args["portfolio"], day, args["out"], solver=args["solver"],
                        time_limit=args["time_limit"], seed=0, verify=True)
@@ -110,6 +124,9 @@ elif args["kind"] == "plan":
         counts = res.verify_report.counts
         out["violations"] = int(sum(counts.values()))
         out["verify_expected_recovery"] = float(res.verify_report.expected_recovery)
+    handler.close()
+    with open(log_path) as f:
+        out["log"] = f.read().splitlines()[-60:]
 else:
     raise SystemExit("unknown kind " + args["kind"])
 out["wall_s"] = time.perf_counter() - start

@@ -51,6 +51,32 @@ def test_flow_meets_every_obligation_the_seats_allow(tmp_path):
     assert slots[0] == [0] and slots[1] == [1]
 
 
+def test_flow_attempts_are_the_flows_own_plan_of_a_sample(tmp_path):
+    """A sample's first plan without a book (``flow_attempts``): the crafted book's flow
+    gives every case what it owes in the one slot each can share (as the book's flow does),
+    only for the cases of the mask, each attempt legal and on the case's best number there,
+    and never more attempts in a slot than the capacity given."""
+    from dialplan.solve.heuristics import flow_attempts
+
+    c = crafted(tmp_path)
+    cap = c.groups.capacity.astype(np.int64)
+    atts = flow_attempts(c, np.ones(c.n_accounts, dtype=bool), cap)
+    slots = {int(a): sorted(atts["slot"][atts["account"] == a].tolist()) for a in range(3)}
+    assert slots[0] == [0] and slots[1] == [1] and len(slots[2]) == 1
+    assert c.legal[atts["cand"], atts["slot"]].all()
+    assert (c.contact_account[atts["cand"]] == atts["account"]).all()
+    for a, k, t in zip(atts["account"], atts["cand"], atts["slot"]):
+        assert c.q[k, t] == c.q[c.contact_account == a, t].max()
+    # case 1 only: it takes its favourite slot, and no other case gets anything
+    only = np.array([False, True, False])
+    atts = flow_attempts(c, only, cap)
+    assert atts["account"].tolist() == [1] and atts["slot"].tolist() == [0]
+    # no capacity in slots 0 and 1: case 0 and case 1 cannot be served, case 2 still is
+    cap[:, :2] = 0
+    atts = flow_attempts(c, np.ones(c.n_accounts, dtype=bool), cap)
+    assert atts["account"].tolist() == [2] and np.bincount(atts["slot"], minlength=cap.shape[1])[:2].sum() == 0
+
+
 def test_repair_bumps_a_value_attempt_for_an_obligation(tmp_path):
     c = crafted(tmp_path)
     c.due[:] = [1, 0, 0]  # only case 0 owes an attempt

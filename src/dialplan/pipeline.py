@@ -139,7 +139,12 @@ def _solve_with_fallback(cands, solver, time_limit, seed, progress, wall_limit):
 def _run_locked(portfolio_dir, date, out, policy, solver, time_limit, seed, max_reject, verify, progress, fit=False,
                 fit_out=None) -> RunResult:
     started = time.perf_counter()
-    note = progress or (lambda _text: None)
+
+    def note(text: str) -> None:
+        log.info("%.1f s: %s", time.perf_counter() - started, text)
+        if progress:
+            progress(text)
+
     fit_summary = None
     if fit:
         note("fitting contact rates")
@@ -169,7 +174,7 @@ def _run_locked(portfolio_dir, date, out, policy, solver, time_limit, seed, max_
     summary = plan.summary(date, portfolio.inputs, len(portfolio.rejected))
     if fit_summary is not None:
         summary["fit"] = fit_summary
-    note("writing the plan")
+    note(f"solver done ({plan.solver.get('seconds', 0):.1f} s); writing the plan")
     tables, queues = plan_tables(plan)
     extra_tables, extra_summary = plan_figures(plan)  # capacity.csv, contact_zones.csv (report, export)
     tables.update(extra_tables)
@@ -190,4 +195,5 @@ def _run_locked(portfolio_dir, date, out, policy, solver, time_limit, seed, max_
             counts = {k: v for k, v in report.counts.items() if v}
             raise VerificationFailed(f"{out}: the plan broke rules {counts}; nothing published")
     publish(tmp, out)
+    note("published")
     return RunResult(plan, summary, out, report)
