@@ -425,31 +425,14 @@ def sample_cases(c, n_target: int = SAMPLE_CASES, seed: int = 0, within: np.ndar
     return mask, frac * len(live) / n_live
 
 
-def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = None,
-                    n_sample: int = SAMPLE_CASES, post=None, within: np.ndarray | None = None, inbox=None,
-                    whole: bool = True, split_out: bool = False):
-    """Prices for a large book from a sample of it, and the whole book's bound at them:
-    ``(bound, lam, nu, evaluations, met)``, the bound for plans meeting ``met`` obligations.
-
-    Column generation runs on a random sample of ``n_sample`` cases (the same share of every
-    class) with that share of every seat's capacity and of the obligations to meet; its
-    seat prices are then fitted to the whole book (golden sections on log scales over their
-    level and their swing about each row's mean), each evaluation of the whole book with its
-    best obligation price (``bound.best_nu``). The bound is valid whatever the prices: the
-    sample only has to find good ones, and a sample of a few thousand cases prices seats
-    about as well as the whole book does (docs/solver.md). ``post``: called with the sample's
-    seat prices as soon as they are found (the planner's priced plan starts from them).
-    ``within``: the sample is drawn from these accounts only (``sample_cases``). ``inbox``:
-    called before each evaluation of the whole book; a count it returns (the plan's own, once
-    known) replaces ``met`` for the rest of the search (the returned ``met`` says which).
-    ``whole=False``: the sample's prices only (no bound of the whole book: it is None).
-    ``split_out``: a sixth item, ``(kept, nu_max)``, moves the bound to another count
-    exactly: for each ``(split, lam)`` in ``kept``, ``bound.best_nu(*split, count, nu_max)``
-    gives ``(bound, nu)`` at seat prices ``lam``; the least of them is the bound."""
-    from .bound import ChunkedModel, best_nu, callable_cases, free_credits
+def _sample_prices(c, met: float | None, plan_attempts, deadline: float | None, n_sample: int,
+                   within: np.ndarray | None) -> tuple:
+    """Column generation on a sample of the book (``price_by_sample``): ``(lam, nu,
+    evaluations, met)``, ``met`` the book's count (estimated from the sample's own plan when
+    None is given)."""
+    from .bound import free_credits
 
     started = time.perf_counter()
-    end = np.inf if deadline is None else deadline
     mask, frac = sample_cases(c, n_sample, within=within)
     full_free = free_credits(c)
     sm = PricedModel(c, cases=mask, scale=frac, sample=True)
@@ -475,9 +458,7 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
         met_s = sm.free_credits + float(credit.sum())
         if own:
             met = full_free + float(credit.sum()) / frac
-    # the sample gets 60% of the time; the whole book's evaluations the rest
-    _b, lam, nu, evals, _master = price_by_columns(sm, met_s, att, rounds=60, tolerance=0.005,
-                                                   deadline=started + 0.6 * (end - started) if deadline else None)
+    _b, lam, nu, evals, _master = price_by_columns(sm, met_s, att, rounds=60, tolerance=0.005, deadline=deadline)
     del _master
     if sm.rows_kept is not None:
         # the rows no sampled case uses are priced 0
@@ -486,10 +467,49 @@ def price_by_sample(c, met: float, plan_attempts=None, deadline: float | None = 
         lam = full_lam
     log.info("sample of %d cases (%.1f%%): bound %.0f after %d evaluations, %.1f s", len(sm.cases), 100 * frac, _b, evals,
              time.perf_counter() - started)
-    if post is not None:
-        post(lam)  # the seats' prices, before the whole book's search scales them (a plan can use them)
-    if not whole:
-        return None, lam, nu, evals, met
+    return lam, nu, evals, met
+
+
+def price_by_sample(c, met: float | None, plan_attempts=None, deadline: float | None = None,
+                    n_sample: int = SAMPLE_CASES, post=None, within: np.ndarray | None = None, inbox=None,
+                    whole: bool = True, split_out: bool = False, prices: tuple | None = None):
+    """Prices for a large book from a sample of it, and the whole book's bound at them:
+    ``(bound, lam, nu, evaluations, met)``, the bound for plans meeting ``met`` obligations.
+
+    Column generation runs on a random sample of ``n_sample`` cases (the same share of every
+    class) with that share of every seat's capacity and of the obligations to meet; its
+    seat prices are then fitted to the whole book (golden sections on log scales over their
+    level and their swing about each row's mean), each evaluation of the whole book with its
+    best obligation price (``bound.best_nu``). The bound is valid whatever the prices: the
+    sample only has to find good ones, and a sample of a few thousand cases prices seats
+    about as well as the whole book does (docs/solver.md). ``met`` None: no plan of the book
+    yet (``plan_attempts`` None too): the sample starts from its own plan, and the count is
+    estimated from it. ``post``: called with the sample's
+    seat prices as soon as they are found (the planner's priced plan starts from them).
+    ``within``: the sample is drawn from these accounts only (``sample_cases``). ``inbox``:
+    called before each evaluation of the whole book; a count it returns (the plan's own, once
+    known) replaces ``met`` for the rest of the search (the returned ``met`` says which).
+    ``whole=False``: the sample's prices only (no bound of the whole book: it is None).
+    ``prices``: ``(lam, nu)`` a sample found before (a sharded book's): the fit starts from
+    them, without a sample of its own.
+    ``split_out``: a sixth item, ``(kept, nu_max)``, moves the bound to another count
+    exactly: for each ``(split, lam)`` in ``kept``, ``bound.best_nu(*split, count, nu_max)``
+    gives ``(bound, nu)`` at seat prices ``lam``; the least of them is the bound."""
+    from .bound import ChunkedModel, best_nu, callable_cases, free_credits
+
+    started = time.perf_counter()
+    end = np.inf if deadline is None else deadline
+    full_free = free_credits(c)
+    if prices is None:
+        # the sample gets 60% of the time; the whole book's evaluations the rest
+        lam, nu, evals, met = _sample_prices(c, met, plan_attempts, started + 0.6 * (end - started) if deadline else None,
+                                             n_sample, within)
+        if post is not None:
+            post(lam)  # the seats' prices, before the whole book's search scales them (a plan can use them)
+        if not whole:
+            return None, lam, nu, evals, met
+    else:
+        (lam, nu), evals = prices, 0
     # the search's evaluations: the whole book, or on a book of more than FIT_CASES cases a
     # sample of that many (its share of the capacity and of the obligations beyond the free
     # ones: the prices have only a few dimensions left to fit); the bound is the whole book's,

@@ -500,11 +500,10 @@ def _improve_large(c, started, wall, time_limit, seed, value_of, note, left, ski
     of the book is needed first); the plan's count is told to the bound's search as soon as
     its obligations are in, and again at the end.
 
-    A book of ``shards`` > 1 shards: the first two shards are planned
-    without prices, two at a time; a sample drawn from their cases (they stand for the book:
-    every shard holds the same share of every team) prices the seats for the other shards,
-    planned two at a time; then a sample of the whole book prices the seats for the bound,
-    as on an unsharded book, while this process builds the hopper seed."""
+    A book of ``shards`` > 1 shards: a sample of the whole book (from its own plan, as on a
+    book planned whole) prices the seats first, in this process; every shard is then planned
+    at those prices, two at a time; then the second process fits the same prices to the
+    whole book's bound (no second sample) while this process builds the hopper seed."""
     from .beside import Beside
     from .bound import best_nu, capacity_rows, class_prices
     from .colgen import price_by_sample
@@ -518,29 +517,26 @@ def _improve_large(c, started, wall, time_limit, seed, value_of, note, left, ski
         return np.where(np.isfinite(mu_), mu_, 0.0)
 
     candidates = []
+    sample_prices = None
     if shards > 1:
         seat_shard, case_shard = make_shards(c, shards)
-        pilot = shard_plans(c, seat_shard, case_shard, [0, 1], deadline=started + 0.5 * wall, note=note)
-        first = merged(c, pilot)
-        m_first = obligations_met(c, first)
-        note(f"first two shards: {m_first:,} obligations; pricing the seats from a sample of their cases")
-        # the sample's prices only (no bound): the whole book's obligations estimated from
-        # the two shards'
-        _b, lam0, _nu, _e, _m = price_by_sample(c, m_first * shards / 2, first.attempts(), started + 0.6 * wall,
-                                                within=case_shard <= 1, whole=False)
-        timely = left("the priced shards")  # no time left: the other shards without prices
-        plans = shard_plans(c, seat_shard, case_shard, list(range(2, shards)), deadline=started + 0.6 * wall,
-                            note=note, mu=slot_prices(lam0) if timely else None)
-        flowed = merged(c, plans, first)  # the first two shards are in already
+        # the seats priced first, from a sample of the whole book starting from its own plan
+        # (no plan of the book is needed), then every shard planned at those prices
+        _b, lam0, nu0, _e, _m = price_by_sample(c, None, None, started + 0.2 * wall, whole=False)
+        sample_prices = (lam0, nu0)
+        note("sample's seat prices found; planning the shards at them, two at a time")
+        plans = shard_plans(c, seat_shard, case_shard, list(range(shards)), deadline=started + 0.6 * wall,
+                            note=note, mu=slot_prices(lam0))
+        flowed = merged(c, plans)
         candidates.append(flowed)
         note("shards at the sample's prices: {:,} obligations, {:,.0f} expected".format(*value_of(flowed)))
     # the prices must be back when this process has done its own work: 90% of the time. A
     # book planned whole has no plan yet: the sample makes its own and estimates the count
     m0 = obligations_met(c, flowed) if shards > 1 else None
     pricing = Beside(price_by_sample, c, m0, flowed.attempts() if shards > 1 else None, started + 0.9 * wall,
-                     partial=True, split_out=True)
-    note((f"all shards: {m0:,} obligations; " if shards > 1 else "") + "pricing the seats from a sample of cases"
-         " (second process)")
+                     partial=True, split_out=True, prices=sample_prices)
+    note(f"all shards: {m0:,} obligations; the sample's prices fitted to the whole book (second process)"
+         if shards > 1 else "pricing the seats from a sample of cases (second process)")
     # the dialer's own plan is a seed: the plan of record never meets fewer obligations
     # (a sharded book: when there is time left for it)
     if shards == 1 or left("the hopper seed"):
