@@ -12,7 +12,6 @@ import math
 import time
 
 import numpy as np
-import pandas as pd
 
 from ..candidates import Candidates
 from .book import Book
@@ -31,8 +30,9 @@ def case_contacts(c: Candidates, cases: np.ndarray | None = None) -> dict[int, n
     live = np.flatnonzero(c.legal.any(axis=1))
     if cases is not None:
         live = live[cases[c.contact_account[live]]]
-    series = pd.Series(live).groupby(c.contact_account[live])
-    return {int(a): idx.to_numpy() for a, idx in series}
+    live = live[np.argsort(c.contact_account[live], kind="stable")]
+    acc, first = np.unique(c.contact_account[live], return_index=True)
+    return dict(zip(acc.tolist(), np.split(live, first[1:])))
 
 
 def place_callbacks(c: Candidates, book: Book, cases: np.ndarray | None = None) -> None:
