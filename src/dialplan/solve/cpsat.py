@@ -64,13 +64,13 @@ class BlockModel:
                 hint[(k, t)] = int(seat_group[seat])
         cb_slots = {}
         cb_group = {}
-        for i in range(len(c.callbacks)):
-            k, t = int(c.callbacks["cand"].iat[i]), int(c.callbacks["slot"].iat[i])
-            if k >= 0 and t >= 0 and in_block[c.contact_account[k]]:
-                cb_slots.setdefault(k, set()).add(t)
-                req = int(c.callbacks["seat_req"].iat[i])
-                if req >= 0:
-                    cb_group[(k, t)] = int(seat_group[req])
+        cb_k, cb_t, cb_req = (c.callbacks[x].to_numpy(dtype=np.int64) for x in ("cand", "slot", "seat_req"))
+        mine = (cb_k >= 0) & (cb_t >= 0)
+        mine[mine] = in_block[c.contact_account[cb_k[mine]]]  # (the block's callbacks only)
+        for k, t, req in zip(cb_k[mine].tolist(), cb_t[mine].tolist(), cb_req[mine].tolist()):
+            cb_slots.setdefault(k, set()).add(t)
+            if req >= 0:
+                cb_group[(k, t)] = int(seat_group[req])
         self.x: dict = {}
         by_case: dict = {}
         by_contact: dict = {}
@@ -85,7 +85,7 @@ class BlockModel:
             if a not in case_groups:
                 # the seed plan's group plus the groups with most room in the case's best slots
                 eligible = np.flatnonzero(c.class_groups[c.account_class[a]])
-                room = capacity[eligible][:, c.legal[c.contact_account == a].any(axis=0)].sum(axis=1)
+                room = capacity[eligible][:, c.legal[ks[c.contact_account[ks] == a]].any(axis=0)].sum(axis=1)
                 best = eligible[np.argsort(-room, kind="stable")[:keep_groups]]
                 case_groups[a] = sorted(set(best.tolist()) | hint_groups.get(a, set()))
             groups = case_groups[a]
