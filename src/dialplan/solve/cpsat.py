@@ -381,7 +381,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     large = n_cases > LARGE_BOOK
     if large:
         if n_shards(n_cases) > 1:
-            # a very large book: shards planned two at a time, the first two without prices
+            # a very large book: shards planned two at a time, at a sample's seat prices
             note(f"planning {n_shards(n_cases)} shards of the book")
         return _improve_large(c, started, wall, time_limit, seed, value_of, note, left, skipped, progress,
                               n_shards(n_cases))
