@@ -285,27 +285,16 @@ def _flow_round(c: Candidates, rows: np.ndarray, owe: np.ndarray, group_rem: np.
     ``rows`` of cases owing ``owe`` attempts, in the groups' spare capacity ``group_rem``
     [groups, slots]. Returns None when the solver fails, else a dict of arrays: the rows
     sorted by case (``rows``, ``seg``: each case's first row), ``cases``, ``cls``, ``owed``,
-    the case arcs ``ci``, ``ti`` with their ``flow``, ``best_row`` [cases, slots] (the
-    contact with the case's best q there) and the (class, group, slot) arcs ``cg_c``,
-    ``cg_g``, ``cg_t`` with their ``cg_flow``."""
+    the case arcs ``ci``, ``ti`` with their ``flow`` and the (class, group, slot) arcs
+    ``cg_c``, ``cg_g``, ``cg_t`` with their ``cg_flow``."""
     from ortools.graph.python import min_cost_flow
 
     n_s = c.grid.n
     rows = rows[np.argsort(c.contact_account[rows], kind="stable")]
     acc = c.contact_account[rows]
     cases, seg = np.unique(acc, return_index=True)
-    case_of_row = np.repeat(np.arange(len(cases)), np.diff(np.append(seg, len(rows))))
     q = np.where(c.legal[rows], c.q[rows], -1.0)
     best_q = np.maximum.reduceat(q, seg, axis=0)
-    best_row = np.full(best_q.shape, -1, dtype=np.int64)
-    # the first contact reaching the case's best q in each slot
-    hit = q == best_q[case_of_row]
-    r_idx, t_idx = np.nonzero(hit)
-    first = np.lexsort((r_idx, t_idx, case_of_row[r_idx]))
-    r_idx, t_idx = r_idx[first], t_idx[first]
-    key = case_of_row[r_idx] * n_s + t_idx
-    keep = np.r_[True, key[1:] != key[:-1]]
-    best_row.reshape(-1)[key[keep]] = rows[r_idx[keep]]
     if prune:
         ci, ti = np.nonzero(_pruned_slots(best_q, c.value[cases]))
     else:
@@ -346,8 +335,8 @@ def _flow_round(c: Candidates, rows: np.ndarray, owe: np.ndarray, group_rem: np.
     flow = mcf.flows(np.arange(1 + len(cases), 1 + len(cases) + len(ci)))
     first_cg = 1 + len(cases) + len(ci)
     cg_flow = mcf.flows(np.arange(first_cg, first_cg + len(cg_c)))
-    return dict(rows=rows, seg=seg, cases=cases, cls=cls, owed=owed, ci=ci, ti=ti, flow=flow, best_row=best_row,
-                cg_c=cg_c, cg_g=cg_g, cg_t=cg_t, cg_flow=cg_flow)
+    return dict(rows=rows, seg=seg, cases=cases, cls=cls, owed=owed, ci=ci, ti=ti, flow=flow, cg_c=cg_c, cg_g=cg_g,
+                cg_t=cg_t, cg_flow=cg_flow)
 
 
 def flow_attempts(c: Candidates, cases: np.ndarray, group_cap: np.ndarray, prune: bool = True) -> np.ndarray:
@@ -367,8 +356,17 @@ def flow_attempts(c: Candidates, cases: np.ndarray, group_cap: np.ndarray, prune
     ci, ti = got["ci"][used], got["ti"][used]
     whole = np.bincount(ci, minlength=len(got["cases"])) >= got["owed"]
     ci, ti = ci[whole[ci]], ti[whole[ci]]
+    # each (case, slot) against the case's contacts (rows sorted by case): the first with the
+    # best q there
+    rows, seg = got["rows"], got["seg"]
+    n_rows = np.diff(np.append(seg, len(rows)))[ci]
+    pair = np.repeat(np.arange(len(ci)), n_rows)
+    r = rows[np.repeat(seg[ci] - (np.cumsum(n_rows) - n_rows), n_rows) + np.arange(len(pair))]
+    qv = np.where(c.legal[r, ti[pair]], c.q[r, ti[pair]], -1.0)
+    order = np.lexsort((-qv, pair))  # stable: among ties the first contact
+    first = order[np.r_[True, pair[order][1:] != pair[order][:-1]]] if len(order) else order
     out = np.zeros(len(ci), dtype=dtype)
-    out["account"], out["cand"], out["slot"] = got["cases"][ci], got["best_row"][ci, ti], ti
+    out["account"], out["cand"], out["slot"] = got["cases"][ci], r[first], ti
     return out
 
 
