@@ -503,7 +503,10 @@ def _improve_large(c, started, wall, time_limit, seed, value_of, note, left, ski
     A book of ``shards`` > 1 shards: a sample of the whole book (from its own plan, as on a
     book planned whole) prices the seats first, in this process; every shard is then planned
     at those prices, two at a time; then the second process fits the same prices to the
-    whole book's bound (no second sample) while this process builds the hopper seed."""
+    whole book's bound (no second sample) while this process builds the hopper seed.
+
+    Either way CP-SAT's blocks run on the chosen plan (at the sample's slot prices) while the
+    bound is still being fitted; the plan never depends on the bound."""
     from .beside import Beside
     from .bound import best_nu, capacity_rows, class_prices
     from .colgen import price_by_sample
@@ -530,10 +533,14 @@ def _improve_large(c, started, wall, time_limit, seed, value_of, note, left, ski
         flowed = merged(c, plans)
         candidates.append(flowed)
         note("shards at the sample's prices: {:,} obligations, {:,.0f} expected".format(*value_of(flowed)))
-    # the prices must be back when this process has done its own work: 90% of the time. A
-    # book planned whole has no plan yet: the sample makes its own and estimates the count
+    # the prices must be back when this process has done its own work (the hopper seed, the
+    # priced plan, CP-SAT's blocks): 90% of the time; 95% on a sharded book, where this
+    # process has only the hopper seed and the blocks left (cn 1M: about 110 s after the
+    # shards) and the bound's search is short of evaluations. A book planned whole has no
+    # plan yet: the sample makes its own and estimates the count
     m0 = obligations_met(c, flowed) if shards > 1 else None
-    pricing = Beside(price_by_sample, c, m0, flowed.attempts() if shards > 1 else None, started + 0.9 * wall,
+    pricing = Beside(price_by_sample, c, m0, flowed.attempts() if shards > 1 else None,
+                     started + (0.95 if shards > 1 else 0.9) * wall,
                      partial=True, split_out=True, prices=sample_prices)
     note(f"all shards: {m0:,} obligations; the sample's prices fitted to the whole book (second process)"
          if shards > 1 else "pricing the seats from a sample of cases (second process)")
@@ -560,7 +567,15 @@ def _improve_large(c, started, wall, time_limit, seed, value_of, note, left, ski
     book = max(candidates, key=value_of)
     chosen_met, chosen_value = value_of(book)
     pricing.tell(chosen_met)  # the bound's last searches are for this count
-    note(f"best plan: {chosen_met:,} obligations, {chosen_value:,.0f} expected; waiting for the bound")
+    note(f"best plan: {chosen_met:,} obligations, {chosen_value:,.0f} expected")
+    # CP-SAT over blocks while the second process fits the bound (the blocks' slot prices:
+    # the sample's, which planned the book), so the plan does not wait for the bound
+    plan_lam = sample_prices[0] if shards > 1 else (priced[1] if sample_lam is None else sample_lam)
+    book, status, _found = _finish(c, book, slot_prices(plan_lam), time_limit, started, wall, seed, value_of, note,
+                                   left, skipped, progress, None, fill=False)
+    chosen_met, chosen_value = value_of(book)
+    pricing.tell(chosen_met)
+    note("waiting for the bound")
     # the bound for plans meeting m_b obligations (m0, or the count told meanwhile), moved
     # to the plan's count exactly with its best obligation price
     bound, lam, nu, evals, m_b, (kept, nu_max) = pricing.result() if priced is None else priced
@@ -571,5 +586,4 @@ def _improve_large(c, started, wall, time_limit, seed, value_of, note, left, ski
                 if m_b != chosen_met or moved < bound:
                     bound, lam, nu, m_b = moved, lam_, nu_, chosen_met
     note(f"bound {bound + nu * (m_b - chosen_met):,.0f} after {evals} evaluations")
-    return _finish(c, book, slot_prices(lam), time_limit, started, wall, seed, value_of, note, left, skipped,
-                   progress, [(bound, lam, nu, m_b)], fill=False)
+    return book, status, [(bound, lam, nu, m_b)]
