@@ -470,7 +470,7 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
     return book
 
 
-def priced_plan(c: Candidates, mu: np.ndarray | None, prune: bool = False, max_seats: int = 8,
+def priced_plan(c: Candidates, mu: np.ndarray | None, prune: bool = False, max_seats: int = 16,
                 deadline: float | None = None, cases: np.ndarray | None = None, book: Book | None = None,
                 repaired=None) -> Book:
     """A plan guided by slot prices ``mu`` (per eligibility class and slot; None: unpriced):
@@ -544,6 +544,7 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
     # each (seat, slot)'s cheapest victim, kept until an attempt there or of that victim's
     # case changes (the repair asks for the same cells many times)
     cells: dict[tuple, tuple] = {}
+    cell_cost = np.full(book.seat_rem.shape, np.nan)  # the cells' costs as an array (nan: not known)
 
     def cell(s_: int, t: int) -> tuple:
         got = cells.get((s_, t))
@@ -554,12 +555,27 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
                 if cost < got[0]:
                     got = (cost, (b, kk))
             cells[(s_, t)] = got
+            cell_cost[s_, t] = got[0]
         return got
 
     def touched(b: int) -> None:
         """Case b's attempts change: every cell holding one of them is priced again."""
         for _kk, tt, s2, _r in book.case_attempts.get(b, ()):
             cells.pop((s2, tt), None)
+            cell_cost[s2, tt] = np.nan
+
+    def slot_costs(seats: list, ts: np.ndarray) -> np.ndarray:
+        """``cheapest``'s cost in each slot of ``ts``, for all of them at once."""
+        if len(seats) == 1:  # the usual case (continuity): one row
+            rem, cost = book.seat_rem[seats[0]][ts], cell_cost[seats[0]][ts]
+            for j in np.flatnonzero(np.isnan(cost) & (rem <= 0)).tolist():
+                cost[j] = cell(seats[0], int(ts[j]))[0]
+            return np.where(rem > 0, 0.0, cost)
+        rem = book.seat_rem[np.ix_(seats, ts)]
+        cost = cell_cost[np.ix_(seats, ts)]
+        for i, j in zip(*np.nonzero(np.isnan(cost) & (rem <= 0))):
+            cost[i, j] = cell(seats[i], int(ts[j]))[0]
+        return np.where(rem > 0, 0.0, cost).min(axis=0)
 
     def cheapest(a: int, seats: list, t: int):
         """(cost, victim, seat) of giving case a one of ``seats`` in slot t (an owing case's
@@ -573,21 +589,17 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
                 best = (cost, victim, s_)
         return best
 
-    def place(a: int, seats: list, opts: list, commit: bool):
+    def place(a: int, seats: list, opts: tuple, commit: bool):
         """Place what case a owes on ``seats``; returns (cost, bumped) or None. Undone unless
-        ``commit``."""
-        priced = []
-        cost_at: dict = {}  # the case's numbers share a slot's cost
-        for nq, k, t in opts:
-            cost = cost_at.get(t)
-            if cost is None:
-                cost = cost_at[t] = cheapest(a, seats, t)[0]
-            if cost < math.inf:
-                priced.append((cost, nq, k, t))
-        priced.sort()
+        ``commit``. ``opts``: the case's legal (minus q, contact, slot) as arrays, and its
+        slots (unique, and each option's index into them): tried cheapest first."""
+        nq, ks, ts, slots, at = opts
+        cost = slot_costs(seats, slots)[at]  # the case's numbers share a slot's cost
+        fin = np.flatnonzero(np.isfinite(cost))
+        priced = fin[np.lexsort((ts[fin], ks[fin], nq[fin], cost[fin]))]
         before = list(book.case_attempts.get(a, []))
         bumped, total = [], 0.0
-        for _cost, _nq, k, t in priced:
+        for k, t in zip(ks[priced].tolist(), ts[priced].tolist()):
             if owing(a) <= 0:
                 break
             if not book.can_add(a, k, t):
@@ -627,7 +639,8 @@ def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: 
             break
         ks = contacts[a]
         rows, ts = np.nonzero(c.legal[ks])
-        opts = sorted(zip((-c.q[ks[rows], ts]).tolist(), ks[rows].tolist(), ts.tolist()))
+        slots, at = np.unique(ts, return_inverse=True)
+        opts = (-c.q[ks[rows], ts], ks[rows], ts, slots, at)
         if c.continuity[a] and a in book.case_seat:
             choices = [[book.case_seat[a]]]
         else:
