@@ -707,8 +707,9 @@ def value_swaps(c: Candidates, book: Book, n_top: int | None = None, deadline: f
     for b, atts in book.case_attempts.items():
         for kk, tt, s_, _r in atts:
             cells.setdefault((s_, tt), set()).add((b, kk))
-    cheapest = np.full(book.seat_rem.shape, inf)
-    cell_cost = np.zeros(book.seat_rem.shape)
+    # what a place in each seat slot costs: nothing when free, else its cheapest bump (kept
+    # up to date by price_cell, which runs after every change of the cell)
+    cell_cost = np.where(book.seat_rem > 0, 0.0, inf)
     victim_at: dict[tuple, tuple | None] = {}
 
     def price_cell(s_: int, t: int) -> None:
@@ -717,15 +718,11 @@ def value_swaps(c: Candidates, book: Book, n_top: int | None = None, deadline: f
             cost = loss(b, kk, t)
             if cost < best:
                 best, arg = cost, (b, kk)
-        cheapest[s_, t] = best
         victim_at[(s_, t)] = arg
         cell_cost[s_, t] = 0.0 if book.seat_rem[s_, t] > 0 else best
 
     for s_, t in list(cells):
         price_cell(s_, t)
-    # what a place in each seat slot costs: nothing when free, else its cheapest bump (kept
-    # up to date by price_cell, which runs after every change of the cell)
-    cell_cost = np.where(book.seat_rem > 0, 0.0, cheapest)
 
     def case_changed(b: int) -> None:
         for _k, tt, s_, _r in book.case_attempts.get(b, ()):
