@@ -8,12 +8,15 @@ import itertools
 import numpy as np
 import pytest
 
+from dialplan.candidates import build_candidates
+from dialplan.io.portfolio import read_portfolio
 from dialplan.plan import expected_recovery
 from dialplan.solve.book import Book
 from dialplan.solve.bound import PricedModel, upper_bound
 from dialplan.solve.heuristics import flow_obligations, greedy, obligations_met, repair_obligations, value_swaps
 
-from .test_solve import brute_force, tiny_book
+from .helpers import CN_PHONES, write_portfolio
+from .test_solve import D, brute_force, tiny_book
 
 
 def crafted(tmp_path, seed=11):
@@ -454,3 +457,84 @@ def test_best_obligation_price_is_the_least_bound(tmp_path, seed):
         assert b == pytest.approx(model.evaluate(lam, n, met), rel=1e-9)
         grid = np.concatenate([np.linspace(0.0, 3 * max(n, 100.0), 61), [n * 0.999, n * 1.001]])
         assert min(model.evaluate(lam, x, met) for x in grid) >= b - 1e-6
+
+
+SMALL_SETS_POLICY = """
+name = "test-small-sets"
+timezone = "Asia/Shanghai"
+country = "CN"
+[caps.debtor]
+per_day = 3
+rolling = { minutes = 30, max = 2 }
+[caps.third_party]
+per_day = 1
+[caps.account]
+per_day = 3
+"""
+
+
+def case_lagrangian(c, model, lam, nu) -> np.ndarray:
+    """Each case's best priced choice by enumerating every set of its legal attempts that the
+    rules between a case's own attempts allow (day caps, gaps, rolling caps, one attempt at a
+    time, the account's cap): value less the seats' prices, plus ``nu`` when it meets the
+    case's frequency obligation."""
+    price = model.class_prices(lam)
+    best = np.zeros(len(model.cases))
+    for i, a in enumerate(model.cases):
+        ks = np.flatnonzero((c.contact_account == a) & c.legal.any(axis=1))
+        items = [(int(k), int(t)) for k in ks for t in np.flatnonzero(c.legal[k])]
+        for n in range(1, int(c.account_max[a]) + 1):
+            for sub in itertools.combinations(items, n):
+                slots = [t for _k, t in sub]
+                if len(set(slots)) < n:
+                    continue  # one attempt of a case at a time
+                ok = True
+                for k in ks:
+                    ts = sorted(t for kk, t in sub if kk == k)
+                    ok &= len(ts) <= c.contact_max[k]
+                    ok &= all(y - x >= c.gap_slots[k] for x, y in zip(ts, ts[1:]))
+                    ok &= all(sum(1 for y in ts if x <= y < x + c.roll_window[k]) <= c.roll_max[k] for x in ts)
+                if not ok:
+                    continue
+                p = sum(price[c.account_class[a], t] for t in slots)
+                if not np.isfinite(p):
+                    continue
+                value = c.value[a] * (1 - np.prod([1 - c.q[k, t] for k, t in sub]))
+                meets = model.need[i] > 0 and n >= model.need[i]
+                best[i] = max(best[i], value - p + nu * meets)
+    return best
+
+
+@pytest.mark.parametrize("seed", [31, 32, 33, 34])
+def test_bound_is_exact_for_cases_of_three_attempts(tmp_path, seed):
+    """With at most three attempts a case and few legal items (every pair and triple is
+    enumerated), each case's relaxed choice is its exact best choice at the prices: the bound
+    equals the seats' term plus the brute-force best of every case (rules between its own
+    attempts checked); with more items per case it stays above that."""
+    rng = np.random.default_rng(seed)
+    accounts, contacts = [], []
+    for i in range(6):
+        accounts.append({"account_id": f"A{i}", "balance": int(rng.integers(1000, 9000)),
+                         "status": "contactable",
+                         "pay_propensity": round(float(rng.uniform(0.3, 0.9)), 2)})
+        for j in range(int(rng.integers(1, 3))):
+            contacts.append({"contact_id": f"C{i}{j}", "account_id": f"A{i}", "phone": CN_PHONES[8 * i + j],
+                             "role": "debtor", "phone_type": ["mobile", "work"][j],
+                             "rpc_rate": round(float(rng.uniform(0.2, 0.7)), 3)})
+    for shift_end, exact in (("10:00", True), ("11:00", False)):
+        seats = [{"seat_id": "S1", "shift_start": "09:00", "shift_end": shift_end, "attempts_per_hour": 8}]
+        root = write_portfolio(tmp_path / f"b{seed}{exact}", accounts, contacts, seats, policy=SMALL_SETS_POLICY)
+        c = build_candidates(read_portfolio(root), D)
+        c.due[:] = np.arange(len(c.due)) % 4  # obligations of one to three attempts
+        c.done_today[:] = 0
+        model = PricedModel(c)
+        assert model.R == 3 and set(model.need) == {0, 1, 2, 3}
+        for _ in range(3):
+            lam = rng.uniform(0, 0.3 * c.value.max(), size=model.cap.shape)
+            nu = float(rng.uniform(0, 0.2 * c.value.max()))
+            best = case_lagrangian(c, model, lam, nu)
+            const = float(np.sum(lam * model.cap)) + nu * (model.free_credits - 2)
+            bound = model.evaluate(lam, nu, 2)[0]
+            assert bound >= const + best.sum() - 1e-9
+            if exact:
+                assert bound == pytest.approx(const + best.sum(), rel=1e-6)

@@ -14,18 +14,28 @@ Write a case's value as ``V * f(L)`` with ``V = balance * pay_propensity``,
    relaxation): the bound is ``sum(lam * capacity)`` plus each case's best priced choice,
    where an attempt of a case costs the sum of the prices of its class's rows in its slot.
 2. Each case's choice is split by its number of attempts: none (worth 0), exactly one (worth
-   exactly ``V q - price``, no approximation), or two and more. For two and more ``f`` lies
-   below any of its tangents, ``f(L) <= f(l0) + f'(l0) (L - l0)`` for every ``l0``, so the
-   priced value is at most ``V (f(l0) - f'(l0) l0) + sum(V f'(l0) ell - price)`` over the
-   chosen items; the best such sum is a sort. Each case uses the smallest of its tangents
-   (fixed points and one that follows the case's last choice; the last evaluation of a
-   search adds six fixed points and two around the case's last choice), any of which alone
-   would be valid.
+   exactly ``V q - price``, no approximation), exactly two, exactly three, four and more (and,
+   for an obligation of five and more, at least ``need``). Each family of two and more is
+   worth at most the least of these upper bounds of its best choice:
+
+   - tangents: ``f`` lies below any of its tangents, ``f(L) <= f(l0) + f'(l0) (L - l0)`` for
+     every ``l0``, so the priced value is at most ``V (f(l0) - f'(l0) l0) + sum(V f'(l0) ell -
+     price)`` over the chosen items; the best such sum of j items is a sort. Each case uses
+     the smallest over its tangents (fixed points and one that follows the case's last
+     choice; the last evaluation of a search adds six fixed points and two around the case's
+     last choice), any of which alone would be valid;
+   - exactly two and three attempts (``_small_sets``): every pair (triple) of the case's
+     PAIR_ITEMS (TRIPLE_ITEMS) best items by single value is valued exactly; a choice with an
+     item outside those is worth at most the sum of its items' single values, since
+     ``1 - prod(1 - q) <= sum(q)``;
+   - ``V - j * (the case's cheapest price)``, since ``f <= 1``.
 3. Of the rules between a case's own attempts: a contact whose attempts must be slots apart
    (a gap, or a rolling cap of one) keeps that spacing exactly (dynamic programming over the
    slots); otherwise only counts remain: at most ``cap_k`` attempts on contact k (its day cap,
    and what its gap and rolling windows allow in the whole grid) and at most the account's
-   cap over all; one attempt of a case at a time is dropped.
+   cap over all; one attempt of a case at a time is dropped. The enumerated pairs and triples
+   keep them all exactly (a rolling cap of two: no three attempts on a contact inside its
+   window; one attempt of the case in a slot).
 4. Obligations come first: the best plan meets at least as many obligations as ours (``M``).
    That constraint is priced too (``nu >= 0``): every case gains ``nu`` when its relaxed
    choice meets its frequency obligation (at least ``need`` attempts) and the bound pays
@@ -38,12 +48,15 @@ Any ``lam >= 0`` and ``nu >= 0`` give a valid bound; the search (column generati
 
 from __future__ import annotations
 
+import itertools
 
 import numpy as np
 
 from ..candidates import BIG, Candidates
 
 MAX_ATTEMPTS = 12  # more attempts than this on one case share the last count's bound
+PAIR_ITEMS = 12  # a case's best items whose every pair the bound values exactly
+TRIPLE_ITEMS = 8  # ... and whose every triple
 LARGE_BOOK = 30_000  # callable cases above which the planner keeps to its cheaper paths
 
 
@@ -322,6 +335,95 @@ class PricedModel:
                     slots[ci[o2], ri[o2]] = pt[o]
         return vals, rows, slots
 
+    def _small_sets(self, sel: np.ndarray, local: np.ndarray, n_act: int, P_sel: np.ndarray, chunk: int = 20_000):
+        """Upper bounds of each case's best choice of exactly two and of exactly three attempts
+        (the cases ``local`` numbers 0..n_act-1; their rows ``sel``, priced ``P_sel``).
+
+        Every pair of a case's PAIR_ITEMS best items by single value (``V q - price``), and
+        every triple of its TRIPLE_ITEMS best, is valued exactly, ``V (1 - prod(1 - q))`` less
+        its prices, and dropped when it breaks a rule between its own attempts (two in one
+        slot, a contact's day cap or spacing, a rolling cap of two). A choice with an item
+        outside those is worth at most the sum of its items' single values (``1 - prod(1 - q)
+        <= sum(q)``), so at most the best one (two) items' plus the next item's after them.
+        Returns (values [2, n_act], rows (-1: no enumerated set) and slots of the best
+        enumerated pair [n_act, 2] and triple [n_act, 3])."""
+        c = self.c
+        M = max(PAIR_ITEMS, TRIPLE_ITEMS) + 1
+        T = P_sel.shape[1]
+        values = np.full((2, n_act), -np.inf)
+        rows = [np.full((n_act, 2), -1, np.int64), np.full((n_act, 3), -1, np.int64)]
+        slots = [np.zeros((n_act, 2), np.int64), np.zeros((n_act, 3), np.int64)]
+        i2, j2 = np.triu_indices(PAIR_ITEMS, 1)
+        a3, b3, c3 = (np.array(x) for x in zip(*itertools.combinations(range(TRIPLE_ITEMS), 3)))
+        pair_of = np.zeros((PAIR_ITEMS, PAIR_ITEMS), np.int64)
+        pair_of[i2, j2] = np.arange(len(i2))
+        starts = np.searchsorted(local, np.arange(0, n_act + chunk, chunk))
+        for n0, (lo, hi) in enumerate(zip(starts[:-1], starts[1:])):
+            if lo == hi:
+                continue
+            c0 = n0 * chunk
+            n = min(chunk, n_act - c0)
+            r = self.qv[sel[lo:hi]] - P_sel[lo:hi]  # -inf where not legal or no seat
+            w = min(M, T)
+            part = np.argpartition(-r, w - 1, axis=1)[:, :w] if w < T else np.broadcast_to(np.arange(T), r.shape)
+            v = np.take_along_axis(r, part, axis=1).reshape(-1)
+            fr = np.repeat(np.arange(lo, hi), w)
+            ft = part.reshape(-1)
+            keep = np.isfinite(v)
+            v, fr, ft = v[keep], fr[keep], ft[keep]
+            case = local[fr] - c0
+            order = np.lexsort((-v, case))
+            case, v, fr, ft = case[order], v[order], fr[order], ft[order]
+            rank = np.arange(len(case)) - np.searchsorted(case, np.arange(n))[case]
+            ok = rank < M
+            Rv = np.full((n, M), -np.inf)
+            Rr = np.full((n, M), -1, np.int64)
+            Rt = np.zeros((n, M), np.int64)
+            Rv[case[ok], rank[ok]] = v[ok]
+            Rr[case[ok], rank[ok]] = sel[fr[ok]]
+            Rt[case[ok], rank[ok]] = ft[ok]
+            has = Rr >= 0
+            kk = self.k[np.maximum(Rr, 0)]
+            Q = np.where(has, np.minimum(c.q[kk, Rt], 1 - 1e-12), 0.0)
+            cap = np.where(has, self.cap_k[np.maximum(Rr, 0)], 0)
+            space = self.space[np.maximum(Rr, 0)]
+            first_row = sel[lo:hi][np.searchsorted(local[lo:hi], np.arange(c0, c0 + n))]
+            V = self.V[self.case_of_row[first_row]]
+
+            # every pair of the first PAIR_ITEMS items: may both be planned (another slot;
+            # on one contact its day cap and spacing allow two), and the product of their q
+            same = Rr[:, i2] == Rr[:, j2]
+            ok2 = (Rt[:, i2] != Rt[:, j2]) & (~same | ((cap[:, i2] >= 2) & (np.abs(Rt[:, i2] - Rt[:, j2]) >= space[:, i2])))
+            qq = Q[:, i2] * Q[:, j2]
+            val = Rv[:, i2] + Rv[:, j2] - (1 - 1e-12) * V[:, None] * qq
+            val = np.where(ok2 & np.isfinite(val), val, -np.inf)
+            b = val.argmax(axis=1)
+            best = val[np.arange(n), b]
+            found = np.isfinite(best)
+            values[0, c0:c0 + n] = np.maximum(best, Rv[:, 0] + Rv[:, PAIR_ITEMS])
+            rows[0][c0:c0 + n] = np.where(found[:, None], np.stack([Rr[np.arange(n), i2[b]], Rr[np.arange(n), j2[b]]], axis=1), -1)
+            slots[0][c0:c0 + n] = np.stack([Rt[np.arange(n), i2[b]], Rt[np.arange(n), j2[b]]], axis=1)
+            # triples: their three pairs' tests and products, and a contact's day cap and a
+            # rolling cap of two when all three are on it
+            ab, ac, bc = pair_of[a3, b3], pair_of[a3, c3], pair_of[b3, c3]
+            val = (Rv[:, a3] + Rv[:, b3] + Rv[:, c3]
+                   - (1 - 1e-12) * V[:, None] * (qq[:, ab] + qq[:, ac] + qq[:, bc] - qq[:, ab] * Q[:, c3]))
+            one_row = same[:, ab] & same[:, bc]
+            kr = kk[:, a3]
+            span = Rt[:, a3] - Rt[:, c3]
+            span = np.maximum(np.abs(span), np.maximum(np.abs(Rt[:, a3] - Rt[:, b3]), np.abs(Rt[:, b3] - Rt[:, c3])))
+            three_ok = ~one_row | ((cap[:, a3] >= 3) & ((c.roll_max[kr] > 2) | (span >= c.roll_window[kr])))
+            ok3 = ok2[:, ab] & ok2[:, ac] & ok2[:, bc] & three_ok & np.isfinite(val)
+            val = np.where(ok3, val, -np.inf)
+            b = val.argmax(axis=1)
+            best = val[np.arange(n), b]
+            found = np.isfinite(best)
+            values[1, c0:c0 + n] = np.maximum(best, Rv[:, 0] + Rv[:, 1] + Rv[:, TRIPLE_ITEMS])
+            ar = np.arange(n)
+            rows[1][c0:c0 + n] = np.where(found[:, None], np.stack([Rr[ar, a3[b]], Rr[ar, b3[b]], Rr[ar, c3[b]]], axis=1), -1)
+            slots[1][c0:c0 + n] = np.stack([Rt[ar, a3[b]], Rt[ar, b3[b]], Rt[ar, c3[b]]], axis=1)
+        return values, rows, slots
+
     def class_prices(self, lam: np.ndarray) -> np.ndarray:
         """Price per (class, slot): the sum of the prices of its capacity rows (inf where the
         class has no capacity)."""
@@ -353,44 +455,33 @@ class PricedModel:
         row_t = r1.argmax(axis=1)
         row_best = r1[np.arange(len(r1)), row_t]
         best1 = np.maximum.reduceat(row_best, self.seg)
-        # two or more: the smallest of several tangent bounds, each over the case's best items
-        # under its contact caps. Only for cases where two or more could beat the rest: with
-        # f <= 1, n attempts are worth at most V - n * (the case's cheapest price).
         idx = np.arange(n_c)
         need_c = np.clip(need, 0, self.R)
         min_p = np.minimum.reduceat(np.where(self.legal, P, np.inf).min(axis=1), self.seg)
-        # a case skips the tangent passes when two or more attempts cannot beat its other
-        # choices; the test only widens as the obligation price grows
+        # a case skips the passes for two and more attempts when no such choice can beat its
+        # other ones: j attempts are worth at most V - j * (the case's cheapest price), plus
+        # the obligation's price (the test only widens as the obligation price grows)
         nu_p = nu if split_nu is None else split_nu
         floor = np.maximum(0.0, best1 + nu_p * (need == 1))
-        multi = self.n_max >= 2
-        may_a = multi & (self.V - 2 * min_p + nu_p * ((need >= 1) & (need <= 2)) > floor)
-        may_b = (need >= 3) & (need <= self.n_max) & (self.V - need * min_p + nu_p > floor)
-        act = np.flatnonzero(may_a | may_b)
-        optA = np.full(n_c, np.inf)
-        optB = np.full(n_c, np.inf)
-        pickA = pickB = None
+        act = np.flatnonzero((self.n_max >= 2) & (self.V - 2 * min_p + nu_p * ((need >= 1) & (need <= self.n_max)) > floor))
+        # families of choices by their number of attempts j: exactly 2, exactly 3, 4 and more,
+        # and (an obligation of five and more) at least ``need``; each family's value is the
+        # least of several upper bounds of its best choice
+        fam = np.full((4, n_c), -np.inf)
+        picks = [None] * 4  # per family, the chosen items: (rows into self.k, slots) [act, j]
         if len(act):
-            sel = np.flatnonzero((may_a | may_b)[self.case_of_row])
+            sel = np.flatnonzero(np.isin(self.case_of_row, act))
             local = np.searchsorted(act, self.case_of_row[sel])
             V_act, need_act = self.V[act], need[act]
             nc_act = need_c[act]
-            li = np.arange(len(act))
+            n_act = len(act)
+            li = np.arange(n_act)
             P_sel = P[sel]
             ell_w = np.where(np.isfinite(P_sel), self.ell[sel], 0.0)
             legal_sel = self.legal[sel]
-            oa = np.full(len(act), np.inf)
-            ob = np.full(len(act), np.inf)
-            can_b = (need_act >= 3) & (need_act <= self.n_max[act])
-
-            def tangent_values(vals, const):
-                """Option "two or more" and option "at least need (>= 3)" over sorted items."""
-                pre = np.cumsum(vals, axis=1)  # -inf once an item is missing
-                pos = np.maximum(vals, 0.0)
-                suf = np.concatenate([np.cumsum(pos[:, ::-1], axis=1)[:, ::-1], np.zeros((len(act), 1))], axis=1)
-                a_val = const + (pre[:, 1] if self.R >= 2 else -np.inf) + suf[:, min(2, self.R)]
-                b_val = const + pre[li, np.maximum(nc_act - 1, 0)] + suf[li, nc_act]
-                return a_val, np.where(can_b, b_val, -np.inf)
+            can_b = (need_act >= 5) & (need_act <= self.n_max[act])
+            tang = np.full((4, n_act), np.inf)
+            tang_pick = [None] * 4
             tangents = self.l0 + [self.l0_adapt]
             if fine:
                 tangents = tangents + self.l0_fine + [self.l0_adapt * 0.7, self.l0_adapt * 1.4]
@@ -400,33 +491,62 @@ class PricedModel:
                 c0 = np.where(np.isfinite(l0), 1.0 - c1 * (1.0 + np.where(np.isfinite(l0), l0, 0.0)), 1.0)
                 W = np.where(legal_sel, (V_act * c1)[local, None] * ell_w - P_sel, -np.inf)
                 vals, rows, slots = self._case_top(W, local, self.cap_k[sel], self.n_max[act], self.space[sel])
-                a_val, b_val = tangent_values(vals, V_act * c0)
-                newA = a_val < oa
-                oa = np.where(newA, a_val, oa)
-                newB = b_val < ob
-                ob = np.where(newB, b_val, ob)
+                # f lies below its tangent at l0: a choice is worth at most the tangent's
+                # constant plus its items' linear values, at most the best such j items
+                base = V_act * c0
+                pre = np.cumsum(vals, axis=1)  # -inf once an item is missing
+                pos = np.maximum(vals, 0.0)
+                suf = np.concatenate([np.cumsum(pos[:, ::-1], axis=1)[:, ::-1], np.zeros((n_act, 1))], axis=1)
+                none = np.full(n_act, -np.inf)
+                t = np.stack([
+                    base + pre[:, 1] if self.R >= 2 else none,
+                    base + pre[:, 2] if self.R >= 3 else none,
+                    base + pre[:, 3] + suf[:, 4] if self.R >= 4 else none,
+                    np.where(can_b, base + pre[li, np.maximum(nc_act - 1, 0)] + suf[li, nc_act], -np.inf),
+                ])
+                better = t < tang
+                tang = np.where(better, t, tang)
                 if want_usage:
-                    grow = sel[rows]
-                    pickA = (vals, slots, grow) if pickA is None else tuple(np.where(newA[:, None], x, y) for x, y in zip((vals, slots, grow), pickA))
-                    pickB = (vals, slots, grow) if pickB is None else tuple(np.where(newB[:, None], x, y) for x, y in zip((vals, slots, grow), pickB))
-            optA[act] = np.where(may_a[act], oa, np.inf)
-            optB[act] = np.where(may_b[act], ob, np.inf)
-        optA = np.where(np.isfinite(optA), optA, -np.inf)
-        optB = np.where(np.isfinite(optB), optB, -np.inf)
-        opts = np.stack([
-            np.zeros(n_c),
-            best1 + nu * (need == 1),
-            optA + nu * ((need >= 1) & (need <= 2)),
-            optB + nu,
-        ], axis=1)
+                    got = (vals, slots, sel[rows])
+                    for f in range(4):
+                        tang_pick[f] = got if tang_pick[f] is None else tuple(
+                            np.where(better[f][:, None], x, y) for x, y in zip(got, tang_pick[f]))
+            tang = np.where(np.isfinite(tang), tang, -np.inf)
+            # exactly two and exactly three attempts: enumerated over each case's best items
+            exact, ex_rows, ex_slots = self._small_sets(sel, local, n_act, P_sel)
+            cap_j = V_act[None, :] - np.array([2, 3, 4])[:, None] * min_p[act][None, :]
+            vals4 = np.minimum(np.minimum(tang[:3], cap_j), np.stack([exact[0], exact[1], np.full(n_act, np.inf)]))
+            fam[:3, act] = np.where(self.n_max[act][None, :] >= np.array([2, 3, 4])[:, None], vals4, -np.inf)
+            fam[3, act] = np.where(can_b, np.minimum(tang[3], V_act - need_act * min_p[act]), -np.inf)
+            if want_usage:
+                for f in range(4):
+                    vals, slots, grow = tang_pick[f]
+                    j = np.array([2, 3, 4])[f] if f < 3 else nc_act
+                    rank = np.arange(self.R)[None, :]
+                    take = np.isfinite(vals) & ((rank < np.broadcast_to(j, (n_act,))[:, None]) | ((vals > 0) & (f >= 2)))
+                    picks[f] = (take, slots, grow)
+                for f in range(2):
+                    # an enumerated set, where there is one, is the family's choice
+                    has = ex_rows[f][:, 0] >= 0
+                    take, slots, grow = picks[f]
+                    take = take.copy()
+                    slots, grow = slots.copy(), grow.copy()
+                    take[has] = False
+                    take[has, : f + 2] = True
+                    slots[has, : f + 2] = ex_slots[f][has]
+                    grow[has, : f + 2] = ex_rows[f][has]
+                    picks[f] = (take, slots, grow)
+        credit = np.stack([np.zeros(n_c, bool), need == 1, (need >= 1) & (need <= 2), (need >= 1) & (need <= 3),
+                           (need >= 1) & (need <= 4), np.ones(n_c, bool)], axis=1)
+        opts = np.concatenate([np.zeros((n_c, 1)), best1[:, None], fam.T], axis=1)
         if split_nu is not None:
-            meets = np.stack([np.zeros(n_c, bool), need == 1, (need >= 1) & (need <= 2), np.ones(n_c, bool)], axis=1)
-            return (float(np.sum(lam * self.cap)), np.where(meets, -np.inf, opts).max(axis=1),
-                    np.where(meets, opts, -np.inf).max(axis=1))
+            return (float(np.sum(lam * self.cap)), np.where(credit, -np.inf, opts).max(axis=1),
+                    np.where(credit, opts, -np.inf).max(axis=1))
+        opts = opts + nu * credit
         choice = opts.argmax(axis=1)
         best = opts[idx, choice]
-        self.last_met = float(self.free_credits + ((choice == 1) & (need == 1)).sum()
-                              + ((choice == 2) & (need >= 1) & (need <= 2)).sum() + (choice == 3).sum())
+        self.last_credit = credit[idx, choice]
+        self.last_met = float(self.free_credits + self.last_credit.sum())
         bound = const + float(best.sum())
         if not want_usage:
             return bound, None
@@ -442,12 +562,11 @@ class PricedModel:
             items_c.append(self.case_of_row[rb[sel]])
             items_t.append(row_t[rb[sel]])
             items_r.append(rb[sel])
-        for ch, pick, m in ((2, pickA, np.full(n_c, 2)), (3, pickB, need_c)):
-            if pick is None or not (choice == ch).any():
+        for f in range(4):
+            if picks[f] is None or not (choice == f + 2).any():
                 continue
-            vals, slots, grow = pick  # rows: the cases in act
-            rank = np.arange(self.R)[None, :]
-            take = (choice[act] == ch)[:, None] & np.isfinite(vals) & ((rank < m[act][:, None]) | (vals > 0))
+            take, slots, grow = picks[f]  # rows: the cases in act
+            take = (choice[act] == f + 2)[:, None] & take
             items_c.append(np.broadcast_to(act[:, None], take.shape)[take])
             items_t.append(slots[take])
             items_r.append(grow[take])
@@ -464,7 +583,6 @@ class PricedModel:
             self.l0_adapt = np.where(multi_choice, L, self.l0_adapt)
         else:
             self.last_items = (np.zeros(0, np.int64),) * 3
-        self.last_credit = (((choice == 1) & (need == 1)) | ((choice == 2) & (need >= 1) & (need <= 2)) | (choice == 3))
         return bound, usage
 
 
