@@ -477,8 +477,9 @@ def case_lagrangian(c, model, lam, nu) -> np.ndarray:
     """Each case's best priced choice by enumerating every set of its legal attempts that the
     rules between a case's own attempts allow (day caps, gaps, rolling caps, one attempt at a
     time, the account's cap): value less the seats' prices, plus ``nu`` when it meets the
-    case's frequency obligation."""
+    case's frequency obligation and ``nu`` when it makes the case's callback."""
     price = model.class_prices(lam)
+    callback = {int(a): (int(k), int(t)) for a, k, t in zip(c.callbacks["acc"], c.callbacks["cand"], c.callbacks["slot"])}
     best = np.zeros(len(model.cases))
     for i, a in enumerate(model.cases):
         ks = np.flatnonzero((c.contact_account == a) & c.legal.any(axis=1))
@@ -501,7 +502,8 @@ def case_lagrangian(c, model, lam, nu) -> np.ndarray:
                     continue
                 value = c.value[a] * (1 - np.prod([1 - c.q[k, t] for k, t in sub]))
                 meets = model.need[i] > 0 and n >= model.need[i]
-                best[i] = max(best[i], value - p + nu * meets)
+                made = callback.get(int(a)) in sub
+                best[i] = max(best[i], value - p + nu * (int(meets) + int(made)))
     return best
 
 
@@ -509,8 +511,13 @@ def case_lagrangian(c, model, lam, nu) -> np.ndarray:
 def test_bound_is_exact_for_cases_of_three_attempts(tmp_path, seed):
     """With at most three attempts a case and few legal items (every pair and triple is
     enumerated), each case's relaxed choice is its exact best choice at the prices: the bound
-    equals the seats' term plus the brute-force best of every case (rules between its own
-    attempts checked); with more items per case it stays above that."""
+    is the seats' term plus each case's relaxed best, which equals the brute-force best of the
+    case (rules between its own attempts checked, a callback credited only when made; a
+    callback case's rest of the day does not see the callback's rolling window, so there only
+    above it); with more items per case every case stays above it. The split by obligation
+    credit that fits the obligation price (large books) is never below either."""
+    from dialplan.solve.bound import best_nu
+
     rng = np.random.default_rng(seed)
     accounts, contacts = [], []
     for i in range(6):
@@ -521,20 +528,32 @@ def test_bound_is_exact_for_cases_of_three_attempts(tmp_path, seed):
             contacts.append({"contact_id": f"C{i}{j}", "account_id": f"A{i}", "phone": CN_PHONES[8 * i + j],
                              "role": "debtor", "phone_type": ["mobile", "work"][j],
                              "rpc_rate": round(float(rng.uniform(0.2, 0.7)), 3)})
-    for shift_end, exact in (("10:00", True), ("11:00", False)):
+    no_rolling = SMALL_SETS_POLICY.replace("rolling = { minutes = 30, max = 2 }", "")
+    for shift_end, policy, exact in (("10:00", SMALL_SETS_POLICY, True), ("10:00", no_rolling, True),
+                                     ("11:00", SMALL_SETS_POLICY, False)):
         seats = [{"seat_id": "S1", "shift_start": "09:00", "shift_end": shift_end, "attempts_per_hour": 8}]
-        root = write_portfolio(tmp_path / f"b{seed}{exact}", accounts, contacts, seats, policy=SMALL_SETS_POLICY)
+        callbacks = [{"account_id": "A1", "contact_id": "C10", "at": "2026-11-30T09:20:00+08:00", "seat_id": ""},
+                     {"account_id": "A3", "contact_id": "C30", "at": "2026-11-30T09:35:00+08:00", "seat_id": ""}]
+        root = write_portfolio(tmp_path / f"b{seed}{len(policy)}{exact}", accounts, contacts, seats,
+                               callbacks=callbacks, policy=policy)
         c = build_candidates(read_portfolio(root), D)
         c.due[:] = np.arange(len(c.due)) % 4  # obligations of one to three attempts
         c.done_today[:] = 0
         model = PricedModel(c)
         assert model.R == 3 and set(model.need) == {0, 1, 2, 3}
+        assert len(model.cb_case) == 2 and model.free_credits == 0  # both callbacks credited only when made
         for _ in range(3):
             lam = rng.uniform(0, 0.3 * c.value.max(), size=model.cap.shape)
             nu = float(rng.uniform(0, 0.2 * c.value.max()))
             best = case_lagrangian(c, model, lam, nu)
-            const = float(np.sum(lam * model.cap)) + nu * (model.free_credits - 2)
+            const = float(np.sum(lam * model.cap)) - nu * 2
             bound = model.evaluate(lam, nu, 2)[0]
-            assert bound >= const + best.sum() - 1e-9
+            assert bound == pytest.approx(const + model.last_case_best.sum(), rel=1e-9)
+            assert np.all(model.last_case_best >= best - 1e-9)
             if exact:
-                assert bound == pytest.approx(const + best.sum(), rel=1e-6)
+                tight = np.ones(len(best), bool) if policy == no_rolling else ~np.isin(np.arange(len(best)), model.cb_case)
+                assert model.last_case_best[tight] == pytest.approx(best[tight], rel=1e-6, abs=1e-6 * c.value.max())
+            split = model.evaluate(lam, 0.0, 0, split_nu=2 * nu)
+            assert split[0] + nu * (0 - 2) + np.maximum(split[1], split[2] + nu).sum() >= bound - 1e-6
+            fitted, nu_fit = best_nu(*split, 0.0, 2, 2 * nu)
+            assert fitted >= float(np.sum(lam * model.cap)) - nu_fit * 2 + case_lagrangian(c, model, lam, nu_fit).sum() - 1e-6

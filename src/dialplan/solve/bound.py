@@ -126,11 +126,31 @@ def capacity_rows(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     return A, cap_comp
 
 
+def callback_items(c: Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Callbacks the relaxation credits only to a choice that makes them (account, cand, slot):
+    a legal callback, one per case (its first). Every other callback is credited without
+    cost (``free_credits``)."""
+    cb = c.callbacks
+    if not len(cb):
+        return (np.zeros(0, np.int64),) * 3
+    a, k, t = (cb[x].to_numpy(dtype=np.int64) for x in ("acc", "cand", "slot"))
+    ok = (a >= 0) & (k >= 0) & (t >= 0)
+    a, k, t = a[ok], k[ok], t[ok]
+    ok = c.legal[k, t]
+    a, k, t = a[ok], k[ok], t[ok]
+    order = np.lexsort((t, k, a))
+    a, k, t = a[order], k[order], t[order]
+    first = np.flatnonzero(np.diff(np.concatenate([[-1], a])) != 0)
+    return a[first], k[first], t[first]
+
+
 def free_credits(c: Candidates, cases: np.ndarray | None = None) -> float:
     """Obligations credited without cost (of the accounts in the mask ``cases``, if given):
-    callbacks, and frequency obligations met by today's history."""
+    callbacks other than ``callback_items``, and frequency obligations met by today's
+    history."""
     cb = c.callbacks["acc"].to_numpy() if len(c.callbacks) else np.zeros(0, np.int64)
     free = np.bincount(cb[cb >= 0], minlength=c.n_accounts) + ((c.due > 0) & (c.done_today >= c.due))
+    free = free - np.bincount(callback_items(c)[0], minlength=c.n_accounts)
     if cases is not None:
         free = free * cases
     return float(free.sum())
@@ -157,11 +177,12 @@ class PricedModel:
     case)."""
 
     def __init__(self, c: Candidates, cases: np.ndarray | None = None, scale: float = 1.0, rows=None,
-                 sample: bool = False):
+                 sample: bool = False, callbacks: bool = True):
         """Over all cases, or over ``cases`` (a boolean mask of accounts) with every capacity
         multiplied by ``scale``. ``rows``: ``capacity_rows(c)`` when already built. ``sample``:
         the cases are a sample of the book that prices its seats (``colgen.price_by_sample``):
-        only the capacity rows their classes use are kept (``rows_kept``)."""
+        only the capacity rows their classes use are kept (``rows_kept``). ``callbacks``: with
+        the callback cases' second model (``_callback_model``)."""
         self.c = c
         live = np.flatnonzero(c.legal.any(axis=1))
         if cases is not None:
@@ -224,6 +245,49 @@ class PricedModel:
         # on a book whose contacts need spacing: the search's last evaluation only)
         self.l0_fine = [np.full(n_c, x) for x in np.geomspace(0.1, 6.0, 6)]
         self.last_met = 0.0
+        self.cb_case = np.zeros(0, np.int64)
+        self.cb_model = None
+        if callbacks:
+            self._callback_model()
+
+    def _callback_model(self) -> None:
+        """A case with a callback of ``callback_items`` is credited for it only by a choice
+        that makes the callback attempt x: such a choice is worth ``V q_x - price_x`` plus the
+        best choice of the other attempts for a case worth ``V (1 - q_x)`` (exactly: ``1 -
+        (1 - q_x) prod(1 - q) = q_x + (1 - q_x) (1 - prod(1 - q))``), with one attempt fewer
+        on the account and on x's contact, none in x's slot. Those cases, so changed, are a
+        second model over the same capacity rows (``cb_model``); its best choice per case is
+        one more option of the case. Its obligation credits: the callback's, the frequency
+        obligation's when the callback alone meets it (one attempt owed), and the second
+        model's for the rest (one attempt fewer owed)."""
+        c = self.c
+        a, k, t = callback_items(c)
+        pos = np.searchsorted(self.cases, a)
+        mine = (pos < len(self.cases)) & (self.cases[np.minimum(pos, len(self.cases) - 1)] == a) if len(self.cases) else pos < 0
+        a, k, t, pos = a[mine], k[mine], t[mine], pos[mine]
+        if not len(a):
+            return
+        rows_of = np.full(len(c.contact_account), -1, np.int64)
+        rows_of[self.k] = np.arange(len(self.k))
+        self.cb_case, self.cb_row, self.cb_t = pos, rows_of[k], t
+        mask = np.zeros(c.n_accounts, dtype=bool)
+        mask[a] = True
+        m = PricedModel(c, cases=mask, rows=(self.A, self.cap), callbacks=False)
+        assert np.array_equal(m.cases, a)
+        q_x = np.minimum(c.q[k, t], 1 - 1e-12)
+        m.V = m.V * (1.0 - q_x)
+        own = m.case_of_row
+        m.legal = m.legal.copy()
+        m.legal[np.arange(len(m.k)), t[own]] = False  # one attempt of the case in x's slot
+        q = np.minimum(c.q[m.k], 1 - 1e-12)
+        m.qv = _up32(np.where(m.legal, m.V[own, None] * q, -np.inf))
+        m.ell = _up32(np.where(m.legal, -np.log1p(-q), 0.0))
+        m.cap_k = np.where(m.k == k[own], np.maximum(m.cap_k - 1, 0), m.cap_k)
+        m.n_max = np.maximum(m.n_max - 1, 0)
+        self.cb_credit = 1 + (m.need == 1)  # the callback's credit, and the obligation's when it alone meets it
+        m.need = np.maximum(m.need - 1, 0)
+        m.free_credits = 0.0
+        self.cb_model = m
 
     # --- helpers ---------------------------------------------------------------------------
     @staticmethod
@@ -446,6 +510,7 @@ class PricedModel:
         const = float(np.sum(lam * self.cap)) + nu * (self.free_credits - met)
         if n_c == 0:
             self.last_met = self.free_credits
+            self.last_case_best = np.zeros(0)
             if split_nu is not None:
                 return float(np.sum(lam * self.cap)), np.zeros(0), np.zeros(0)
             return const, (np.zeros_like(self.cap) if want_usage else None)
@@ -454,7 +519,7 @@ class PricedModel:
         r1 = self.qv - P
         row_t = r1.argmax(axis=1)
         row_best = r1[np.arange(len(r1)), row_t]
-        best1 = np.maximum.reduceat(row_best, self.seg)
+        best1 = np.where(self.n_max >= 1, np.maximum.reduceat(row_best, self.seg), -np.inf)
         idx = np.arange(n_c)
         need_c = np.clip(need, 0, self.R)
         min_p = np.minimum.reduceat(np.where(self.legal, P, np.inf).min(axis=1), self.seg)
@@ -537,14 +602,44 @@ class PricedModel:
                     grow[has, : f + 2] = ex_rows[f][has]
                     picks[f] = (take, slots, grow)
         credit = np.stack([np.zeros(n_c, bool), need == 1, (need >= 1) & (need <= 2), (need >= 1) & (need <= 3),
-                           (need >= 1) & (need <= 4), np.ones(n_c, bool)], axis=1)
+                           (need >= 1) & (need <= 4), np.ones(n_c, bool)], axis=1).astype(np.int64)
         opts = np.concatenate([np.zeros((n_c, 1)), best1[:, None], fam.T], axis=1)
+        if self.cb_model is not None:
+            # a callback case's choices that make its callback: the callback attempt's own
+            # value and the second model's best choice of the rest, without and with its
+            # obligation (credits: the callback's own, and the rest's)
+            own = self.qv[self.cb_row, self.cb_t] - P[self.cb_row, self.cb_t]
+            if split_nu is None:
+                self.cb_model.evaluate(lam, nu, 0, want_usage=want_usage, fine=fine)
+                rest_credit = self.cb_model.last_credit
+                made = [(self.cb_model.last_case_best - nu * rest_credit, self.cb_credit + rest_credit)]
+            else:
+                _s, without, with_ = self.cb_model.evaluate(lam, 0.0, 0, fine=fine, split_nu=split_nu)
+                made = [(without, self.cb_credit), (with_, self.cb_credit + 1)]
+            for value, cred in made:
+                col = np.full(n_c, -np.inf)
+                col[self.cb_case] = own + value
+                cr = np.zeros(n_c, np.int64)
+                cr[self.cb_case] = cred
+                opts = np.concatenate([opts, col[:, None]], axis=1)
+                credit = np.concatenate([credit, cr[:, None]], axis=1)
         if split_nu is not None:
-            return (float(np.sum(lam * self.cap)), np.where(credit, -np.inf, opts).max(axis=1),
-                    np.where(credit, opts, -np.inf).max(axis=1))
+            # each case's best choice with no obligation credit (A), with one (B) and with
+            # two (C, a callback case): max(A, B + nu, C + 2 nu) is at most
+            # A + max(0, B' - A + nu) + max(0, C - B' + nu) with B' = max(B, (A + C) / 2)
+            # (equal when B' - A >= C - B', which B' makes so): one entry (A, B') per case,
+            # and one (0, C - B') more per case that can earn two
+            best_c = [np.where(credit == j, opts, -np.inf).max(axis=1) for j in range(3)]
+            A, C = best_c[0], best_c[2]
+            with np.errstate(invalid="ignore"):
+                B = np.maximum(best_c[1], np.where(np.isfinite(C), (A + C) / 2, -np.inf))
+            two = np.flatnonzero(np.isfinite(C))
+            return (float(np.sum(lam * self.cap)), np.concatenate([A, np.zeros(len(two))]),
+                    np.concatenate([B, C[two] - B[two]]))
         opts = opts + nu * credit
         choice = opts.argmax(axis=1)
         best = opts[idx, choice]
+        self.last_case_best = best
         self.last_credit = credit[idx, choice]
         self.last_met = float(self.free_credits + self.last_credit.sum())
         bound = const + float(best.sum())
@@ -570,6 +665,19 @@ class PricedModel:
             items_c.append(np.broadcast_to(act[:, None], take.shape)[take])
             items_t.append(slots[take])
             items_r.append(grow[take])
+        if self.cb_model is not None and (choice == 6).any():
+            # the callback attempt and the second model's choice of the rest
+            chose = choice[self.cb_case] == 6
+            items_c.append(self.cb_case[chose])
+            items_t.append(self.cb_t[chose])
+            items_r.append(self.cb_row[chose])
+            vc, vr, vt = self.cb_model.last_items
+            keep = chose[vc]
+            rows_of = np.full(len(self.c.contact_account), -1, np.int64)
+            rows_of[self.k] = np.arange(len(self.k))
+            items_c.append(self.cb_case[vc[keep]])
+            items_t.append(vt[keep])
+            items_r.append(rows_of[self.cb_model.k[vr[keep]]])
         if items_c:
             cc = np.concatenate(items_c)
             t = np.concatenate(items_t)

@@ -127,8 +127,11 @@ class Master:
         cap_idx = np.concatenate(idx_parts) if idx_parts else np.zeros(0, np.int64)
         cap_col = np.concatenate(col_parts) if col_parts else np.zeros(0, np.int64)
         n = len(case)
+        # a column's obligation credits (a callback case's choice can meet two): one entry each,
+        # summed below
+        credit = np.asarray(credit, dtype=np.int64)
         rows = np.concatenate([cap_idx, np.full(int(credit.sum()), self.obl_row), self.case_row0 + case])
-        cols = np.concatenate([cap_col, np.flatnonzero(credit), np.arange(n)])
+        cols = np.concatenate([cap_col, np.repeat(np.arange(n), credit), np.arange(n)])
         vals = np.ones(len(rows))
         # merge duplicates (two items of a column in one slot and row) by summing
         key = cols.astype(np.int64) * (self.case_row0 + self.n_case) + rows
@@ -167,7 +170,7 @@ class Master:
         m = self.model
         c = m.c
         case = np.concatenate(self.col_case)
-        credit = np.concatenate(self.col_credit)
+        credit = np.concatenate(self.col_credit) > 0
         value = np.concatenate(self.col_value)
         icol = np.concatenate(self.item_col)
         ik = np.concatenate(self.item_k)
@@ -243,7 +246,12 @@ def plan_columns(model: PricedModel, attempts) -> tuple:
     value = model.V[case] * (1.0 - np.exp(logs))
     n = np.bincount(pos, minlength=len(case))
     need = model.need[case]
-    credit = (need > 0) & (n >= need)
+    credit = ((need > 0) & (n >= need)).astype(np.int64)
+    if len(model.cb_case):
+        # a callback the relaxation credits only when made (``bound.callback_items``)
+        at = np.minimum(np.searchsorted(model.cb_case, case_idx), len(model.cb_case) - 1)
+        made = (model.cb_case[at] == case_idx) & (model.cb_t[at] == t) & (model.k[model.cb_row[at]] == k)
+        credit += np.bincount(pos[made], minlength=len(case)) > 0
     return case, pos, t, value, credit, k
 
 
