@@ -396,9 +396,10 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         candidates.append(greedy(c))
     seed_book = max(candidates, key=value_of)
     # the seed meeting most obligations gets more by bumping attempts that only add value
-    # (each owing case tries 16 seats: 8 left the cn 10k book's seeds several short)
+    # (each owing case tries every seat it may use: 16 left the cn 10k book about ten short of
+    # what the rules and the seats allow)
     if left("the obligation repair"):
-        repair_obligations(c, seed_book, max_seats=16, deadline=started + wall)
+        repair_obligations(c, seed_book, max_seats=None, deadline=started + wall)
     seed_met, seed_value = value_of(seed_book)
     note(f"seed plan: {seed_met:,} obligations, {seed_value:,.0f} expected; bound by column generation")
     model = PricedModel(c)
@@ -424,7 +425,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         cg.master.rounded(rounded)
         flow_obligations(c, rounded)
         rounded = greedy(c, rounded)
-        repair_obligations(c, rounded, max_seats=16, deadline=started + wall)
+        repair_obligations(c, rounded, max_seats=None, deadline=started + wall)
         candidates.append(rounded)
         got = value_of(rounded)[0]
         log.debug("LP-guided plan: %d obligations, %.0f expected", *value_of(rounded))
@@ -436,7 +437,7 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
             break
         top = max(candidates, key=value_of)
         cg.raise_met(got if got > cg.met else max(value_of(top)[0], cg.met) + 1, top.attempts())
-        cg.run(20, tolerance=0.005, deadline=started + 0.7 * wall)
+        cg.run(20, tolerance=0.001, deadline=started + 0.7 * wall)
         cg.finish(started + 0.7 * wall)
         if cg.short():
             note(f"no mix of the master's columns meets {cg.met:,} obligations: no more raises")
@@ -464,6 +465,9 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
     if left("the value swaps"):
         # more attempts for the cases worth most, the same obligations
         value_swaps(c, book, deadline=started + wall)
+    if left("the last obligation repair"):
+        # obligations first: whatever the swaps and the priced plan left room for
+        repair_obligations(c, book, max_seats=None, deadline=started + wall)
     chosen_met, chosen_value = value_of(book)
     note(f"best seed: {chosen_met:,} obligations, {chosen_value:,.0f} expected")
     return _finish(c, book, mu, time_limit, started, wall, seed, value_of, note, left, skipped, progress,
