@@ -362,10 +362,11 @@ class ColumnGeneration:
             sel = np.isin(pos, keep_pos)
             master.add(case[good], np.searchsorted(keep_pos, pos[sel]), tt[sel], val[good], credit[good], kk[sel])
 
-    def raise_met(self, met: float, plan_attempts=None) -> None:
+    def raise_met(self, met: float, plan_attempts=None, lower: bool = False) -> None:
         """Bound plans meeting at least ``met`` obligations from now on (``plan_attempts``: a
-        plan that does, whose columns keep the master feasible)."""
-        if met <= self.met:
+        plan that does, whose columns keep the master feasible); ``lower``: also when that is
+        fewer than now (the plan of record meets fewer than the master was raised to)."""
+        if met == self.met or (met < self.met and not lower):
             return
         self.best[0] -= self.best[2] * (met - self.met)
         self.met = met
