@@ -466,8 +466,10 @@ def improve(c: Candidates, time_limit: float = 60.0, seed: int = 0, progress=Non
         # more attempts for the cases worth most, the same obligations
         value_swaps(c, book, deadline=started + wall)
     if left("the last obligation repair"):
-        # obligations first: whatever the swaps and the priced plan left room for
-        repair_obligations(c, book, max_seats=None, deadline=started + wall)
+        # obligations first: whatever the swaps and the priced plan left room for, then the
+        # swaps again around what the repair bumped
+        if repair_obligations(c, book, max_seats=None, deadline=started + wall) and left("the value swaps"):
+            value_swaps(c, book, deadline=started + wall)
     chosen_met, chosen_value = value_of(book)
     note(f"best seed: {chosen_met:,} obligations, {chosen_value:,.0f} expected")
     if chosen_met != cg.met and left("the bound for the plan's obligations"):
