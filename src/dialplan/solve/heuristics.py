@@ -516,13 +516,13 @@ def bump_loss(c: Candidates, book: Book, need: np.ndarray, b: int, k: int, t: in
     return float(c.value[b] * rest * c.q[k, t])
 
 
-def repair_obligations(c: Candidates, book: Book, max_seats: int = 8, deadline: float | None = None,
+def repair_obligations(c: Candidates, book: Book, max_seats: int | None = 8, deadline: float | None = None,
                        cases: np.ndarray | None = None) -> int:
     """Meet obligations the book leaves unmet by bumping attempts that only add value.
 
     For each case still owing attempts (fewest owed first, then most valuable) and each seat
     it may use (its own seat when continuity already binds it; else the ``max_seats`` eligible
-    seats with most room in its legal slots), the owed attempts are placed cheapest first: a
+    seats with most room in its legal slots, None: every one), the owed attempts are placed cheapest first: a
     free seat slot costs nothing, a full one costs the expected recovery lost by bumping the
     attempt there that loses least (never a callback, never an attempt of a case with an
     obligation it meets or still owes). The seat where all it owes fits at least cost wins. Returns obligations
