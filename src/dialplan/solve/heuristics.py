@@ -470,7 +470,7 @@ def flow_obligations(c: Candidates, book: Book, rounds: int = 3, prune: bool = F
     return book
 
 
-def priced_plan(c: Candidates, mu: np.ndarray | None, prune: bool = False, max_seats: int = 16,
+def priced_plan(c: Candidates, mu: np.ndarray | None, prune: bool = False, max_seats: int = 32,
                 deadline: float | None = None, cases: np.ndarray | None = None, book: Book | None = None,
                 repaired=None) -> Book:
     """A plan guided by slot prices ``mu`` (per eligibility class and slot; None: unpriced):
