@@ -288,6 +288,7 @@ class PricedModel:
         m.need = np.maximum(m.need - 1, 0)
         m.free_credits = 0.0
         self.cb_model = m
+        self.cb_rows = rows_of[m.k]  # each row of the second model as a row of this one
 
     # --- helpers ---------------------------------------------------------------------------
     @staticmethod
@@ -673,11 +674,9 @@ class PricedModel:
             items_r.append(self.cb_row[chose])
             vc, vr, vt = self.cb_model.last_items
             keep = chose[vc]
-            rows_of = np.full(len(self.c.contact_account), -1, np.int64)
-            rows_of[self.k] = np.arange(len(self.k))
             items_c.append(self.cb_case[vc[keep]])
             items_t.append(vt[keep])
-            items_r.append(rows_of[self.cb_model.k[vr[keep]]])
+            items_r.append(self.cb_rows[vr[keep]])
         if items_c:
             cc = np.concatenate(items_c)
             t = np.concatenate(items_t)

@@ -68,7 +68,7 @@ def shard_seed(c: Candidates, seat_mask: np.ndarray, cases: np.ndarray, prune: b
     from .heuristics import priced_plan
 
     book = Book(c, seat_rem=c.groups.seat_capacity * seat_mask[:, None], seats=seat_mask)
-    # the repair over 8 seats per owing case, not the 16 of a book planned whole: on the cn 1M
+    # the repair over 8 seats per owing case, not the 32 of a large book planned whole: on the cn 1M
     # benchmark (2b381f2) 16 made each pair of shards about 12 s slower, the last ones ran
     # into the shards' deadline and their value swaps were cut (584.9M against 592.1M by hand
     # with 8)
